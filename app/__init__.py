@@ -1,0 +1,1 @@
+"""stepstream: long step-wise jobs over one resumable Server-Sent Events stream."""

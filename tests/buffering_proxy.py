@@ -1,0 +1,73 @@
+"""A reverse proxy that forwards a response only once it is complete.
+
+nginx's ``proxy_buffering`` alone does not hold back a slow stream (it passes
+on what it reads), so to prove that a client falls back to the JSON steps
+endpoint, the suite puts this in front: an event stream then sends nothing
+until the job ends, just as a buffering corporate proxy or an old PaaS router
+would.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade"}
+
+
+class BufferingProxy:
+    def __init__(self, upstream: str, timeout: float = 120) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.timeout = timeout
+        self.requests: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _forward(self) -> None:
+                proxy.requests.append(f"{self.command} {self.path}")
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                headers.pop("Host", None)
+                try:
+                    with httpx.Client(timeout=proxy.timeout) as client:
+                        answer = client.request(
+                            self.command, proxy.upstream + self.path, content=body, headers=headers
+                        )
+                        payload = answer.content  # the whole body, however long it takes
+                except httpx.HTTPError:
+                    self.send_error(502)
+                    return
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower() not in HOP_BY_HOP | {"content-encoding"}:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_HEAD = _forward
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> BufferingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
