@@ -3,18 +3,23 @@
 Built on sse-starlette's EventSourceResponse, which already sends the
 heartbeat comments from a task of their own (so they flow while one step runs
 for minutes), cancels the generator when the client disconnects (so its step
-stops at once), and cancels it when uvicorn is told to exit (so SIGTERM does not
-wait on open streams). What we add: a bounded number of open streams, a cap on
-a response's length, and the metrics.
+stops at once), and tells us when uvicorn is asked to exit. What we add: a
+bounded number of open streams, a cap on a response's length, metrics, and a
+clean end on shutdown: the running step is interrupted and the response ends
+properly between two events (sse-starlette alone would cut it mid-chunk), so
+clients reconnect elsewhere and resume.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
+from typing import Any, TypeVar
 
+import anyio
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
@@ -24,6 +29,8 @@ from app.runner import Event, Job, Runner
 from app.settings import Settings
 from app.tokens import Cursor
 
+SHUTDOWN_GRACE_SECONDS = 2.0
+T = TypeVar("T")
 STREAM_HEADERS = {
     "Cache-Control": "no-store, no-transform",
     "X-Accel-Buffering": "no",
@@ -65,6 +72,7 @@ class JobStream(EventSourceResponse):
         slots: StreamSlots,
         settings: Settings,
         metrics: Metrics,
+        shutdown: anyio.Event,
     ) -> None:
         def heartbeat() -> ServerSentEvent:
             metrics.heartbeats.inc()
@@ -76,6 +84,8 @@ class JobStream(EventSourceResponse):
             ping=settings.heartbeat,
             ping_message_factory=heartbeat,
             sep="\n",
+            shutdown_event=shutdown,
+            shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
         )
         self._slots = slots
 
@@ -98,9 +108,9 @@ def open_stream(
 ) -> JobStream:
     """Take a slot and build the response; raises TooManyStreams before anything is sent."""
     slots.acquire()
-    return JobStream(
-        _events(job, cursor, resumed, runner, settings, metrics), slots, settings, metrics
-    )
+    shutdown = anyio.Event()
+    content = _events(job, cursor, resumed, runner, settings, metrics, shutdown)
+    return JobStream(content, slots, settings, metrics, shutdown)
 
 
 async def _events(
@@ -110,6 +120,7 @@ async def _events(
     runner: Runner,
     settings: Settings,
     metrics: Metrics,
+    shutdown: anyio.Event,
 ) -> AsyncIterator[ServerSentEvent]:
     started = time.monotonic()
     start = {
@@ -129,12 +140,54 @@ async def _events(
         sep="\n",
     )
     cap = settings.max_stream_seconds
-    async for event in runner.events(job, cursor):
-        metrics.events.labels(event.event).inc()
-        yield _sse(event)
-        if cap and time.monotonic() - started >= cap:
-            return
+    async with aclosing(_until_set(shutdown, runner.events(job, cursor))) as events:
+        async for event in events:
+            metrics.events.labels(event.event).inc()
+            yield _sse(event)
+            if cap and time.monotonic() - started >= cap:
+                return
 
 
 def _sse(event: Event) -> ServerSentEvent:
     return ServerSentEvent(encode_json(event.data), id=event.id, event=event.event, sep="\n")
+
+
+async def _until_set(stop: anyio.Event, source: AsyncGenerator[T]) -> AsyncGenerator[T]:
+    """Items of ``source`` until ``stop`` is set; then the pending one is cancelled.
+
+    Each item is awaited in a task of its own so that ``stop`` cancels just that
+    work (a step), not the response, which can then end cleanly.
+    """
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Task[T] | None = None
+
+    def interrupt() -> None:
+        if pending is not None:
+            pending.cancel()
+
+    watcher = loop.create_task(_call_when_set(stop, interrupt))
+    try:
+        while not stop.is_set():
+            pending = loop.create_task(_next(source))
+            try:
+                item = await pending
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+                return
+            yield item
+    finally:
+        watcher.cancel()
+        await source.aclose()
+
+
+async def _next(source: AsyncGenerator[T]) -> T:
+    return await anext(source)
+
+
+async def _call_when_set(event: anyio.Event, callback: Callable[[], None]) -> None:
+    await event.wait()
+    callback()
