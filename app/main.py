@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from app.errors import (
     StepstreamError,
@@ -51,8 +53,22 @@ def create_app(
         for kind in state.kinds.values():
             await kind.aclose()
 
+    middleware = []
+    if settings.cors_origins:
+        # Browsers send a stream's Last-Event-ID without a preflight while it is
+        # under 128 bytes: one reason the cursor is kept that short.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type", "Last-Event-ID"],
+                max_age=3600,
+            )
+        )
     app = Starlette(
         routes=routes(state),
+        middleware=middleware,
         exception_handlers={
             StepstreamError: handle_stepstream_error,
             HTTPException: handle_http_exception,

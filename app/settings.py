@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     max_streams: int = Field(10_000, ge=1)
     step_budget: float = Field(10.0, gt=0, le=600)
     max_body: int = Field(1024 * 1024, ge=1024)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
 
     scrape_max_urls: int = Field(500, ge=1, le=100_000)
@@ -47,7 +48,7 @@ class Settings(BaseSettings):
     scrape_user_agent: str = "stepstream/0.1 (+{contact})"
     scrape_contact_url: str = "https://github.com/stepstream/stepstream"
 
-    @field_validator("secret_key", "scrape_allow_nets", mode="before")
+    @field_validator("secret_key", "cors_origins", "scrape_allow_nets", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)

@@ -175,3 +175,14 @@ async def test_streams_past_the_cap_are_503_until_a_slot_frees(output_dir) -> No
                         break
                     await anyio.sleep(0.05)
             assert "event: done" in response.text
+
+
+async def test_cross_origin_pages_are_allowed_only_when_configured() -> None:
+    origin = {"Origin": "https://pages.example"}
+    for origins, allowed in (([], None), (["https://pages.example"], "https://pages.example")):
+        app = create_app(Settings(secret_key=["k1"], cors_origins=origins))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
+            response = await client.get("/api/sleep/events?steps=0", headers=origin)
+            assert response.headers.get("access-control-allow-origin") == allowed

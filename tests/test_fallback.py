@@ -20,6 +20,13 @@ def essentials(event: dict) -> tuple:
     return (event["event"], data)
 
 
+async def sleep_job(client: httpx.AsyncClient, **params: float) -> dict:
+    response = await client.post("/api/jobs", json={"kind": "sleep", "params": params})
+    assert response.status_code == 201
+    job: dict = response.json()
+    return job
+
+
 async def run_batches(client: httpx.AsyncClient, steps_url: str) -> tuple[list[dict], int]:
     events: list[dict] = []
     cursor = None
@@ -40,11 +47,7 @@ async def test_a_loop_of_batches_equals_the_stream(output_dir) -> None:
     env = {"STEPSTREAM_STEP_BUDGET": "0.25", "STEPSTREAM_HEARTBEAT": "1"}
     with Server(env, log_path=output_dir / "server.log") as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            job = (
-                await client.post(
-                    "/api/jobs", json={"kind": "sleep", "params": {"steps": 9, "wait": 0.1}}
-                )
-            ).json()
+            job = await sleep_job(client, steps=9, wait=0.1)
             batched, requests = await run_batches(client, job["steps_url"])
             _, streamed = await collect(client, job["events_url"])
     assert requests >= 3
@@ -59,11 +62,7 @@ async def test_a_batch_ends_at_its_budget_but_always_makes_progress(output_dir) 
     env = {"STEPSTREAM_STEP_BUDGET": "0.3"}
     with Server(env, log_path=output_dir / "server.log") as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-            job = (
-                await client.post(
-                    "/api/jobs", json={"kind": "sleep", "params": {"steps": 3, "wait": 0.8}}
-                )
-            ).json()
+            job = await sleep_job(client, steps=3, wait=0.8)
             started = time.monotonic()
             first = (await client.post(job["steps_url"], json={})).json()
             took = time.monotonic() - started
