@@ -14,8 +14,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.threaded_http import ThreadedHTTPServer
 
 ROBOTS = "User-agent: *\nDisallow: /private\n"
 BOMB_BYTES = 50_000_000
@@ -73,20 +75,16 @@ class Site:
                 site._record(self)
                 site._answer(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = ThreadedHTTPServer(Handler)
+        self.port = self._http.port
+        self.url = self._http.url
 
     def __enter__(self) -> Site:
-        self._thread.start()
+        self._http.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._http.__exit__(*exc)
 
     def paths(self) -> list[str]:
         with self._lock:

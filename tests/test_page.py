@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,7 @@ from tests.browser import (
 )
 from tests.buffering_proxy import BufferingProxy
 from tests.servers import Server, wait_until
+from tests.threaded_http import ThreadedHTTPServer
 
 pytestmark = pytest.mark.browser
 
@@ -165,12 +165,8 @@ def site(tmp_path: Path) -> Iterator[str]:
     (tmp_path / "b.html").write_text("<title>Page B</title><h1>B</h1><a href='a.html'>a</a>")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with ThreadedHTTPServer(handler) as httpd:
+        yield httpd.url
 
 
 def test_scrape_of_a_local_site_shows_the_failing_url(

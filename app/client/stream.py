@@ -116,9 +116,12 @@ class JobRun:
                     if not self.finished:
                         raise _Retry("the stream ended before the job was done")
             except _Retry as failure:
-                await self._backoff.wait(
-                    failure.reason, failure.retry_after, job=self._token, cursor=self.cursor
-                )
+                await self._wait_after(failure)
+
+    async def _wait_after(self, failure: _Retry) -> None:
+        await self._backoff.wait(
+            failure.reason, failure.retry_after, job=self._token, cursor=self.cursor
+        )
 
     async def _attempt(self, call: Callable[[], Awaitable[T]]) -> T:
         """``call()`` again and again (with backoff) until it works or we give up."""
@@ -126,9 +129,7 @@ class JobRun:
             try:
                 result = await call()
             except _Retry as failure:
-                await self._backoff.wait(
-                    failure.reason, failure.retry_after, job=self._token, cursor=self.cursor
-                )
+                await self._wait_after(failure)
             else:
                 self._backoff.progress()
                 return result
