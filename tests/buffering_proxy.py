@@ -9,11 +9,9 @@ would.
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
-
 import httpx
 
-from tests.threaded_http import ThreadedHTTPServer
+from tests.threaded_http import QuietHandler, ThreadedHTTPServer
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade"}
 
@@ -25,12 +23,7 @@ class BufferingProxy:
         self.requests: list[str] = []
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _forward(self) -> None:
                 proxy.requests.append(f"{self.command} {self.path}")
                 length = int(self.headers.get("content-length") or 0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from tests.threaded_http import ThreadedHTTPServer
+from tests.threaded_http import QuietHandler, ThreadedHTTPServer
 
 ROBOTS = "User-agent: *\nDisallow: /private\n"
 BOMB_BYTES = 50_000_000
@@ -59,12 +59,7 @@ class Site:
         self._bomb = _bomb()
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def handle(self) -> None:
                 try:
                     super().handle()
