@@ -6,10 +6,15 @@ Exception tree::
     ├── BadRequest               400  a body that is not JSON
     ├── InvalidToken             400  malformed, tampered, or another job's token
     ├── TokenExpired             410  signed by us, but older than the max age
-    ├── NotFound                 404  unknown path or job kind
+    ├── Unauthorized             401  no valid API key to start a job (WWW-Authenticate)
+    ├── NotFound                 404  unknown path
+    │   └── UnknownKind          404  a job kind this server does not run
     ├── BodyTooLarge             413  request body over STEPSTREAM_MAX_BODY
+    ├── UnsupportedMediaType     415  a POST body that is not application/json
     ├── InvalidParams            422  params that fail validation, per field
-    └── TooManyStreams           503  every stream slot is taken (Retry-After)
+    ├── TooManyClientStreams     429  this client holds its share of streams (Retry-After)
+    ├── TooManyStreams           503  every stream slot is taken (Retry-After)
+    └── ShuttingDown             503  the server is stopping; try another (Retry-After)
 """
 
 from __future__ import annotations
@@ -58,6 +63,20 @@ class NotFound(StepstreamError):
     code = "not_found"
 
 
+class UnknownKind(NotFound):
+    code = "unknown_kind"
+
+
+class Unauthorized(StepstreamError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class UnsupportedMediaType(StepstreamError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class BodyTooLarge(StepstreamError):
     status_code = 413
     code = "body_too_large"
@@ -68,9 +87,19 @@ class InvalidParams(StepstreamError):
     code = "invalid_params"
 
 
+class TooManyClientStreams(StepstreamError):
+    status_code = 429
+    code = "too_many_streams"
+
+
 class TooManyStreams(StepstreamError):
     status_code = 503
     code = "too_many_streams"
+
+
+class ShuttingDown(StepstreamError):
+    status_code = 503
+    code = "shutting_down"
 
 
 def error_body(

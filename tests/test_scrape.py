@@ -19,6 +19,7 @@ from app.jobs.base import Step
 from app.jobs.scrape import ScrapeJob
 from app.scrape.decode import BoundedBody
 from app.settings import Settings
+from tests.contexts import context
 from tests.servers import free_port
 from tests.site import BOMB_BYTES, ROBOTS, Site, page_html
 
@@ -56,7 +57,7 @@ async def run(job: ScrapeJob, urls: list[str], **params: Any) -> list[Step]:
     parsed = job.parse({"urls": urls, "delay": DELAY, **params})
     steps, state = [], None
     for index in range(job.total(parsed)):
-        step = await job.step(parsed, index, state)
+        step = await job.step(context(parsed, index, state))
         steps.append(step)
         state = step.state
     return steps
@@ -254,9 +255,9 @@ async def test_delay_holds_across_a_resume_on_another_replica(site: Site) -> Non
     first, second = ScrapeJob(scrape_settings()), ScrapeJob(scrape_settings())
     try:
         params = first.parse({"urls": urls, "delay": delay})
-        step = await first.step(params, 0, None)
+        step = await first.step(context(params, 0, None))
         assert isinstance(step.state, dict) and list(step.state) == ["127.0.0.1"]
-        await second.step(second.parse({"urls": urls, "delay": delay}), 1, step.state)
+        await second.step(context(second.parse({"urls": urls, "delay": delay}), 1, step.state))
     finally:
         await first.aclose()
         await second.aclose()

@@ -9,13 +9,12 @@ app/scrape/pacing.py), so a resume keeps the delay.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 import httpx
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from app.jobs.base import JobKind, Params, Step
+from app.jobs.base import JobKind, Params, Step, StepContext
 from app.scrape.client import GuardedClient, Resolver, resolve
 from app.scrape.fetch import PageFetcher, Visit
 from app.scrape.guard import is_localhost_name, literal_address, refusal
@@ -23,7 +22,6 @@ from app.scrape.pacing import RECENT_LIMIT, Pacer, RecentStarts
 from app.scrape.page import HTML_TYPES, charset_of, check_selector, media_type, read_html
 from app.scrape.robots import ROBOTS_CACHE_LIMIT, RobotsCache
 from app.settings import Settings
-from app.tokens import JobState
 
 MAX_URL_LENGTH = 2048
 
@@ -90,11 +88,6 @@ class ScrapeParams(Params):
         return delay
 
 
-def _job_key(params: ScrapeParams) -> str:
-    """Names the job for the in-memory caches (robots.txt, recent starts)."""
-    return hashlib.blake2b(params.model_dump_json().encode(), digest_size=8).hexdigest()
-
-
 def _result(url: str, visit: Visit, selector: str | None) -> dict[str, Any]:
     reply = visit.reply
     error = visit.error.code if visit.error is not None else None
@@ -132,6 +125,8 @@ def _result(url: str, visit: Visit, selector: str | None) -> dict[str, Any]:
 
 class ScrapeJob(JobKind[ScrapeParams]):
     name = "scrape"
+    title = "Scrape"
+    description = "Fetch pages politely, one per step: title, headings, links and words."
     params_model = ScrapeParams
     query_aliases = {"url": "urls"}
 
@@ -155,9 +150,10 @@ class ScrapeJob(JobKind[ScrapeParams]):
     def total(self, params: ScrapeParams) -> int:
         return len(params.urls)
 
-    async def step(self, params: ScrapeParams, index: int, state: JobState) -> Step:
-        job = _job_key(params)
-        pacer = Pacer(state, job, self._recent)
+    async def step(self, ctx: StepContext[ScrapeParams]) -> Step:
+        params = ctx.params
+        job = ctx.job_id
+        pacer = Pacer(ctx.state, job, self._recent)
         fetcher = PageFetcher(
             self._client,
             self._robots,
@@ -168,7 +164,7 @@ class ScrapeJob(JobKind[ScrapeParams]):
             obey_robots=params.robots,
             max_bytes=self._settings.scrape_max_bytes,
         )
-        url = params.urls[index]
+        url = params.urls[ctx.index]
         result = _result(url, await fetcher.visit(url), params.selector)
         return Step(result, result["ok"], pacer.state())
 
