@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -54,9 +55,9 @@ class Metrics:
 
     def count_events(self, events: Iterable[Event]) -> None:
         """The one place events are counted, as sent to a client."""
-        counters = self._event_counters
-        for event in events:
-            counters[event.event or "checkpoint"].inc()
+        tally = Tally(event.event or "checkpoint" for event in events)
+        for name, count in tally.items():
+            self._event_counters[name].inc(count)
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

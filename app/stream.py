@@ -18,7 +18,6 @@ bytes are built directly, and a test holds them equal to its encoding):
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from sse_starlette import ServerSentEvent
@@ -101,6 +100,9 @@ class EventStream:
         self._slots = slots
         self._client = client
         self._disconnected = False
+        self._beat = False
+        self._written_at = 0.0
+        self._beat_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         watcher = asyncio.get_running_loop().create_task(self._watch(receive))
@@ -122,35 +124,52 @@ class EventStream:
     async def _stream(self, send: Send) -> None:
         metrics = self._metrics
         listener = self._listener
-        heartbeat = self._heartbeat
-        ends = time.monotonic() + self._cap if self._cap else None
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self._cap if self._cap else None
         await send({"type": "http.response.start", "status": 200, "headers": list(HEADERS)})
         await send({"type": "http.response.body", "body": self._start, "more_body": True})
         metrics.count_event("start")
-        while not self._disconnected:
-            if not listener.events:
-                if listener.closed:
-                    break
-                try:
-                    async with asyncio.timeout(heartbeat):
-                        await listener.wakeup.wait()
-                except TimeoutError:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                    metrics.heartbeats.inc()
+        self._written_at = loop.time()
+        self._beat_timer = loop.call_at(self._written_at + self._heartbeat, self._beat_due)
+        try:
+            while not self._disconnected:
+                if not listener.events:
+                    if listener.closed:
+                        break
+                    await listener.wakeup.wait()
+                    if self._disconnected:
+                        return
+                if self._beat:
+                    await self._heartbeat_if_idle(send, loop)
+                events = listener.take()
+                if not events:
                     continue
-                if self._disconnected:
-                    return
-            events = listener.take()
-            if not events:
-                continue
-            await send({"type": "http.response.body", "body": _join(events), "more_body": True})
-            metrics.count_events(events)
-            if events[-1].ends_job:
-                break
-            if ends is not None and time.monotonic() >= ends and events[-1].event == "step":
-                break
+                await send({"type": "http.response.body", "body": _join(events), "more_body": True})
+                self._written_at = loop.time()
+                metrics.count_events(events)
+                if events[-1].ends_job:
+                    break
+                if ends is not None and self._written_at >= ends and events[-1].event == "step":
+                    break
+        finally:
+            if self._beat_timer is not None:
+                self._beat_timer.cancel()
         if not self._disconnected:
             await send(END)
+
+    def _beat_due(self) -> None:
+        self._beat = True
+        self._listener.wakeup.set()
+
+    async def _heartbeat_if_idle(self, send: Send, loop: asyncio.AbstractEventLoop) -> None:
+        """One timer per stream, moved on when events went out meanwhile (no timer per wait)."""
+        self._beat = False
+        now = loop.time()
+        if now - self._written_at >= self._heartbeat * 0.99:
+            await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+            self._metrics.heartbeats.inc()
+            self._written_at = now
+        self._beat_timer = loop.call_at(self._written_at + self._heartbeat, self._beat_due)
 
 
 def _join(events: list[Event]) -> bytes:

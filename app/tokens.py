@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -31,6 +32,7 @@ from itsdangerous import (
     base64_decode,
     base64_encode,
 )
+from itsdangerous.encoding import int_to_bytes, want_bytes
 
 from app.errors import InvalidToken, TokenExpired
 
@@ -62,6 +64,9 @@ class Cursor:
     final: bool = False
 
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def random_job_id() -> str:
     return secrets.token_urlsafe(9)
 
@@ -71,10 +76,6 @@ def derived_job_id(kind: str, params: dict[str, Any]) -> str:
     canonical = json.dumps([kind, params], sort_keys=True, separators=(",", ":"))
     digest = hashlib.blake2b(canonical.encode(), digest_size=9).digest()
     return base64.urlsafe_b64encode(digest).decode()
-
-
-def _is_default(value: Any, default: Any) -> bool:
-    return value is None if default is None else value == default
 
 
 class _ClockedSigner(TimestampSigner):
@@ -97,6 +98,29 @@ class _ClockedSigner(TimestampSigner):
         return derived
 
 
+class _CursorSigner:
+    """Signs exactly as ``_ClockedSigner.sign`` does, at a third of its cost: the HMAC
+    keyed once and copied per cursor, the timestamp encoded once a second. Cursors are
+    signed once per event, the hottest path there is; a test holds the two equal."""
+
+    def __init__(self, signer: _ClockedSigner, clock: Callable[[], float]) -> None:
+        self._keyed = hmac.new(signer.derive_key(), digestmod=hashlib.sha256)
+        self._sep = want_bytes(signer.sep)
+        self._clock = clock
+        self._second = -1
+        self._stamp = b""
+
+    def sign(self, value: bytes) -> str:
+        second = int(self._clock())
+        if second != self._second:
+            self._second = second
+            self._stamp = self._sep + base64_encode(int_to_bytes(second))
+        value += self._stamp
+        mac = self._keyed.copy()
+        mac.update(value)
+        return (value + self._sep + base64_encode(mac.digest())).decode()
+
+
 class TokenCodec:
     def __init__(
         self,
@@ -114,7 +138,7 @@ class TokenCodec:
         self._cursors = URLSafeTimedSerializer(
             keys, salt=CURSOR_SALT, signer=_ClockedSigner, signer_kwargs=signer_kwargs
         )
-        self._cursor_signer = self._cursors.make_signer()
+        self._cursor_signer = _CursorSigner(self._cursors.make_signer(), clock)  # type: ignore[arg-type]
         self._max_age = max_age
 
     def dump_job(self, spec: JobSpec) -> str:
@@ -128,24 +152,31 @@ class TokenCodec:
         raise InvalidToken("The job token's content is malformed.")
 
     def dump_cursor(self, cursor: Cursor) -> str:
-        payload: list[Any] = [
-            cursor.job_id,
-            cursor.next,
-            cursor.failed,
-            cursor.state,
-            1 if cursor.final else 0,
-        ]
+        return self.sign_position(
+            cursor.job_id, cursor.next, cursor.failed, cursor.state, cursor.final
+        )
+
+    def sign_position(
+        self, job_id: str, next: int, failed: int = 0, state: JobState = None, final: bool = False
+    ) -> str:
+        """``dump_cursor`` without building a ``Cursor``: the runner signs one per event."""
         # Trailing defaults are left out: most cursors are just [job, next].
-        while len(payload) > 2 and _is_default(payload[-1], _CURSOR_DEFAULTS[len(payload) - 3]):
-            payload.pop()
+        if final:
+            payload: list[Any] = [job_id, next, failed, state, 1]
+        elif state is not None:
+            payload = [job_id, next, failed, state]
+        elif failed:
+            payload = [job_id, next, failed]
+        else:
+            payload = [job_id, next]
         # The same token URLSafeTimedSerializer.dumps makes, without building a
         # signer per call, and without trying zlib on a payload too short to gain.
-        json_bytes = json.dumps(payload, separators=(",", ":")).encode()
+        json_bytes = _compact_json(payload).encode()
         if len(json_bytes) > _ZLIB_WORTH_TRYING:
             encoded = self._cursors.dump_payload(payload)
         else:
             encoded = base64_encode(json_bytes)
-        return self._cursor_signer.sign(encoded).decode()
+        return self._cursor_signer.sign(encoded)
 
     def load_cursor(self, token: str, job_id: str) -> Cursor:
         """Decode a cursor and check that it belongs to ``job_id``."""

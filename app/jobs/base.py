@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ class Params(BaseModel):
 P = TypeVar("P", bound=Params)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
     """One completed step: its result for the client, and the state for the next step.
 
@@ -72,15 +71,15 @@ class StepContext(Generic[P]):
         self.total = total
         self.state = state
         self.job_id = job_id
-        self._cancelled = threading.Event()
+        self._cancelled = False  # set on the loop, read from the step's thread: a plain flag
         self._report = report
 
     @property
     def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        self._cancelled = True
 
     def progress(self, message: str | None = None, fraction: float | None = None) -> None:
         """Tell the client how the step is going; the newest report wins."""
