@@ -45,10 +45,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._step_children: dict[str, Histogram] = {}
         self._event_counters = {
             name: self.events.labels(name)
             for name in ("start", "step", "progress", "done", "error", "checkpoint")
         }
+
+    def step_seconds_of(self, kind: str) -> Histogram:
+        """The kind's child of ``step_seconds``, looked up once (``labels`` takes a lock)."""
+        child = self._step_children.get(kind)
+        if child is None:
+            child = self._step_children[kind] = self.step_seconds.labels(kind)
+        return child
 
     def count_event(self, name: str) -> None:
         self._event_counters[name].inc()

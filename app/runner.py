@@ -139,7 +139,7 @@ class JobRun:
         self._failed = cursor.failed
         self._state: JobState = cursor.state
         self._codec = codec
-        self._step_seconds = metrics.step_seconds.labels(job.kind.name)
+        self._step_seconds = metrics.step_seconds_of(job.kind.name)
         self._on_end = on_end
         self.listeners: list[Listener] = []
         self._room = asyncio.Event()
@@ -309,35 +309,37 @@ def _as_step(returned: object) -> Step:
 
 
 class Runs:
-    """The runs of this process: at most one followed per job, joined by position."""
+    """The runs of this process, by job: a stream or batch joins one at its position."""
 
     def __init__(self, codec: Callable[[], TokenCodec], metrics: Metrics) -> None:
         self._codec = codec
         self._metrics = metrics
-        self._by_job: dict[str, JobRun] = {}
-        self._all: set[JobRun] = set()
+        self._by_job: dict[str, list[JobRun]] = {}
         self.stopping = False
 
     def follow(self, job: Job, cursor: Cursor) -> tuple[JobRun, Listener]:
         """Join the run of ``job`` at ``cursor``, or start one there."""
-        run = self._by_job.get(job.spec.id)
-        if run is None or not run.running or run.position != cursor.next:
-            run = JobRun(job, cursor, self._codec(), self._metrics, self._ended)
-            self._all.add(run)
-            self._by_job.setdefault(job.spec.id, run)
+        runs = self._by_job.setdefault(job.spec.id, [])
+        for run in runs:
+            if run.position == cursor.next and run.running:
+                return run, run.join()
+        run = JobRun(job, cursor, self._codec(), self._metrics, self._ended)
+        runs.append(run)
         return run, run.join()
 
+    @property
+    def running(self) -> int:
+        return sum(len(runs) for runs in self._by_job.values())
+
     def _ended(self, run: JobRun) -> None:
-        self._all.discard(run)
-        job_id = run.job.spec.id
-        if self._by_job.get(job_id) is run:
-            del self._by_job[job_id]
-            for other in self._all:
-                if other.job.spec.id == job_id:
-                    self._by_job[job_id] = other
-                    break
+        runs = self._by_job.get(run.job.spec.id, [])
+        if run in runs:
+            runs.remove(run)
+        if not runs:
+            self._by_job.pop(run.job.spec.id, None)
 
     def stop_all(self) -> None:
         self.stopping = True
-        for run in list(self._all):
-            run.stop()
+        for runs in list(self._by_job.values()):
+            for run in list(runs):
+                run.stop()

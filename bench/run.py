@@ -42,6 +42,7 @@ async def measure(plan: Plan) -> list[Row]:
         "STEPSTREAM_HEARTBEAT": str(plan.heartbeat),
         "STEPSTREAM_STEP_BUDGET": str(plan.old_budget),
         "STEPSTREAM_MAX_STREAMS": "20000",
+        "STEPSTREAM_MAX_STREAMS_PER_CLIENT": "20000",
     }
     one_step = {**env, "STEPSTREAM_STEP_BUDGET": "0.001"}
     rows: list[Row] = []

@@ -79,6 +79,7 @@ async def hold_streams(plan: Plan, app: str, count: int) -> Hold:
     env = {
         "STEPSTREAM_HEARTBEAT": str(plan.heartbeat),
         "STEPSTREAM_MAX_STREAMS": str(count + 1_000),
+        "STEPSTREAM_MAX_STREAMS_PER_CLIENT": str(count + 1_000),  # one load generator
     }
     with BenchServer(app, env) as server:
         await fetch_sse(server.port, "/api/sleep/events?steps=2&wait=0")

@@ -109,7 +109,7 @@ async def test_a_disconnect_ends_the_response_and_stops_the_step() -> None:
     await asyncio.wait_for(task, 1)
     assert state.slots.open == 0
     await asyncio.sleep(0)
-    assert not state.runs._all
+    assert not state.runs.running
 
 
 async def test_shutdown_mid_step_ends_after_a_whole_event_without_done() -> None:
