@@ -345,7 +345,6 @@ class Runs:
         self._codec = codec
         self._metrics = metrics
         self._by_job: dict[str, list[JobRun]] = {}
-        self.stopping = False
 
     def follow(self, job: Job, cursor: Cursor) -> tuple[JobRun, Listener]:
         """Join the run of ``job`` at ``cursor``, or start one there."""
@@ -369,7 +368,6 @@ class Runs:
             self._by_job.pop(run.job.spec.id, None)
 
     def stop_all(self) -> None:
-        self.stopping = True
         for runs in list(self._by_job.values()):
             for run in list(runs):
                 run.stop()
