@@ -279,9 +279,14 @@ async def show_job(request: Request) -> Response:
     return ApiResponse(_job_answer(request, job))
 
 
-def _stream(state: AppState, request: Request, job: Job) -> Response | EventStream:
+def _refuse_if_stopping(state: AppState) -> None:
+    """New work goes to another replica: this one ends its streams as it stops."""
     if state.shutdown.is_set:
         raise ShuttingDown("This server is stopping; try again.", headers={"Retry-After": "1"})
+
+
+def _stream(state: AppState, request: Request, job: Job) -> Response | EventStream:
+    _refuse_if_stopping(state)
     # The header first: a reconnecting EventSource sends its newest id there.
     token = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     cursor = cursor_of_token(state, job, token)
@@ -335,8 +340,7 @@ async def run_steps(request: Request) -> Response:
     cursor = cursor_of_token(state, job, steps_request.cursor)
     if cursor.final:
         return ApiResponse({"events": [], "cursor": steps_request.cursor, "done": True})
-    if state.shutdown.is_set:
-        raise ShuttingDown("This server is stopping; try again.", headers={"Retry-After": "1"})
+    _refuse_if_stopping(state)
     state.watch_shutdown()
     budget = min(steps_request.budget or state.settings.step_budget, state.settings.step_budget)
     batch = None
