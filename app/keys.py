@@ -40,17 +40,16 @@ def load_secret_keys(settings: Settings) -> list[str]:
 
 
 def _key_from_file(path: Path) -> str:
-    _make_private_parents(path.parent)
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(path, flags, 0o600)
+        _make_private_parents(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise KeyFileError(
                 f"stepstream: {path} is a symlink; refusing to follow it for the signing key "
                 "(remove it, or set STEPSTREAM_SECRET_KEY)"
             ) from exc
-        raise KeyFileError(f"stepstream: cannot open the signing key file {path}: {exc}") from exc
+        raise KeyFileError(f"stepstream: cannot use {path} for the signing key: {exc}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         key = os.read(fd, _MAX_KEY_FILE).decode().strip()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import select
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,6 +22,16 @@ pytestmark = pytest.mark.nginx
 
 HEAD_BUFFERS = "large_client_header_buffers 4 16k;"
 HEAD_TIMEOUT = "client_header_timeout 10s;"
+
+
+@contextmanager
+def shipped_nginx(output_dir: Path, changes: dict[str, str]) -> Iterator[Nginx]:
+    """The shipped nginx.conf, with ``changes``, in front of one real replica."""
+    with (
+        Server(log_path=output_dir / "replica.log") as server,
+        Nginx([upstream(server)], output_dir, changes) as nginx,
+    ):
+        yield nginx
 
 
 def status_of(port: int, head: bytes) -> int | None:
@@ -47,10 +59,7 @@ def test_a_1_mib_header_is_refused_by_the_proxy(
     """A 1 MiB header never reaches the replica (which would take it: +393 MB RSS for
     256 MiB); with 2 MiB buffers (the negative control) it does, and gets a 200."""
     head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1024 * 1024 + b"\r\n\r\n"
-    with (
-        Server(log_path=output_dir / "replica.log") as server,
-        Nginx([upstream(server)], output_dir, changes) as nginx,
-    ):
+    with shipped_nginx(output_dir, changes) as nginx:
         status = status_of(nginx.port, head)
     assert status in ((400, 414, 431, None) if refused else (200,)), status
 
@@ -68,10 +77,7 @@ def test_an_8_kib_events_url_reaches_the_replica(
     The made-up token is the replica's own JSON 400, which proves it got there."""
     path = f"/api/jobs/{'A' * 6000}/events?last_event_id={'B' * 2200}"
     assert len(path) > 8192
-    with (
-        Server(log_path=output_dir / "replica.log") as server,
-        Nginx([upstream(server)], output_dir, changes) as nginx,
-    ):
+    with shipped_nginx(output_dir, changes) as nginx:
         answer = httpx.get(nginx.url + path, timeout=15)
     if passes:
         assert answer.status_code == 400, answer.text

@@ -162,3 +162,10 @@ def test_workers_started_at_once_all_end_with_one_key(tmp_path: Path) -> None:
     assert not split, f"{len(split)} of {ROUNDS} rounds ended with several keys"
     for path in paths:
         assert keys[str(path)] == {path.read_text().strip()}
+
+
+def test_a_key_path_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / "a-file" / "state" / "secret_key"
+    with pytest.raises(KeyFileError, match="cannot use .*a-file/state/secret_key"):
+        load_secret_keys(Settings(secret_key=[], secret_key_file=path))
