@@ -41,36 +41,44 @@ def load_secret_keys(settings: Settings) -> list[str]:
 
 def _key_from_file(path: Path) -> str:
     try:
-        _make_private_parents(path.parent)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        key, generated = _read_or_make_key(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
             raise KeyFileError(
                 f"stepstream: {path} is a symlink; refusing to follow it for the signing key "
                 "(remove it, or set STEPSTREAM_SECRET_KEY)"
             ) from exc
         raise KeyFileError(f"stepstream: cannot use {path} for the signing key: {exc}") from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        key = os.read(fd, _MAX_KEY_FILE).decode().strip()
-        mode = stat.S_IMODE(os.fstat(fd).st_mode)
-        if mode != 0o600:
-            os.fchmod(fd, 0o600)
-            logger.warning("stepstream: %s had mode %04o; it is now 0600", path, mode)
-        if key:
-            logger.info("stepstream: signing key read from %s", path)
-            return key
-        key = secrets.token_urlsafe(32)
-        os.write(fd, (key + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)  # and with it the lock
+    if not generated:
+        logger.info("stepstream: signing key read from %s", path)
+        return key
     logger.warning(
         "stepstream: STEPSTREAM_SECRET_KEY is unset; generated a signing key in %s "
         "(set the variable to share one key between replicas)",
         path,
     )
     return key
+
+
+def _read_or_make_key(path: Path) -> tuple[str, bool]:
+    """The key in ``path``, or a new one written there: (key, whether it is new)."""
+    _make_private_parents(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode != 0o600:
+            os.fchmod(fd, 0o600)
+            logger.warning("stepstream: %s had mode %04o; it is now 0600", path, mode)
+        key = os.read(fd, _MAX_KEY_FILE).decode().strip()
+        if key:
+            return key, False
+        key = secrets.token_urlsafe(32)
+        os.write(fd, (key + "\n").encode())
+        os.fsync(fd)
+        return key, True
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def _make_private_parents(directory: Path) -> None:

@@ -169,3 +169,11 @@ def test_a_key_path_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None
     path = tmp_path / "a-file" / "state" / "secret_key"
     with pytest.raises(KeyFileError, match="cannot use .*a-file/state/secret_key"):
         load_secret_keys(Settings(secret_key=[], secret_key_file=path))
+
+
+def test_a_key_file_that_is_not_text_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    path.write_bytes(b"\xff\xfe\x00")
+    path.chmod(0o600)
+    with pytest.raises(KeyFileError, match="cannot use"):
+        load_secret_keys(Settings(secret_key=[], secret_key_file=path))
