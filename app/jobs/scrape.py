@@ -17,10 +17,11 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from app.jobs.base import JobKind, Params, Step
 from app.scrape.client import GuardedClient, Resolver, resolve
+from app.scrape.errors import ScrapeError
 from app.scrape.fetch import PageFetcher, Visit
 from app.scrape.guard import is_localhost_name, literal_address, refusal
 from app.scrape.pacing import RECENT_LIMIT, Pacer, RecentStarts
-from app.scrape.page import HTML_TYPES, charset_of, check_selector, media_type, read_html
+from app.scrape.page import HTML_TYPES, check_selector, media_type, read_html
 from app.scrape.robots import ROBOTS_CACHE_LIMIT, RobotsCache
 from app.settings import Settings
 from app.tokens import JobState
@@ -95,31 +96,41 @@ def _job_key(params: ScrapeParams) -> str:
     return hashlib.blake2b(params.model_dump_json().encode(), digest_size=8).hexdigest()
 
 
+EMPTY_PAGE: dict[str, Any] = {
+    "encoding": None,
+    "encoding_source": None,
+    "title": None,
+    "description": None,
+    "h1": None,
+    "links": [],
+    "refresh": None,
+    "words": None,
+    "chars": None,
+    "matches": None,
+}
+
+
 def _result(url: str, visit: Visit, selector: str | None) -> dict[str, Any]:
     reply = visit.reply
     error = visit.error.code if visit.error is not None else None
     content_type = None
+    page = EMPTY_PAGE
     if reply is not None and error is None:
-        content_type = media_type(reply.headers.get("content-type"))
+        header = reply.headers.get("content-type")
+        content_type = media_type(header, reply.body)
         if not 200 <= reply.status < 300:
             error = "http_status"
         elif reply.truncated:
             error = "too_large"
-    page: dict[str, Any] = {
-        "title": None,
-        "description": None,
-        "h1": None,
-        "links": [],
-        "words": None,
-        "matches": None,
-    }
-    if reply is not None and error is None and content_type in HTML_TYPES:
-        charset = charset_of(reply.headers.get("content-type"))
-        page.update(read_html(reply.body, charset, reply.url, selector))
+        elif content_type in HTML_TYPES:
+            try:
+                page = read_html(reply.body, header, content_type, visit.final_url, selector)
+            except ScrapeError as exc:
+                error = exc.code
     return {
         "url": url,
-        "final_url": str(visit.final_url),
-        "status": reply.status if reply is not None and reply.url == visit.final_url else None,
+        "final_url": visit.final_url,
+        "status": reply.status if reply is not None and str(reply.url) == visit.final_url else None,
         "ok": error is None,
         "content_type": content_type,
         "bytes": len(reply.body) if reply is not None else 0,

@@ -116,6 +116,8 @@ class GuardedClient:
                 async for chunk in response.aiter_raw():
                     if not body.feed(chunk):
                         break
+                else:
+                    body.finish()
                 data, truncated = body.data, body.truncated
         finally:
             await response.aclose()
