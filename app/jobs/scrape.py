@@ -15,12 +15,12 @@ from typing import Annotated, Any
 import httpx
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from app.jobs.base import JobKind, Params, Step
+from app.jobs.base import JobFailed, JobKind, Params, Step
 from app.scrape.client import GuardedClient, Resolver, resolve
 from app.scrape.errors import ScrapeError
 from app.scrape.fetch import PageFetcher, Visit
 from app.scrape.guard import is_localhost_name, literal_address, refusal
-from app.scrape.pacing import RECENT_LIMIT, Pacer, RecentStarts
+from app.scrape.pacing import HostSlots, Pacer
 from app.scrape.page import HTML_TYPES, check_selector, media_type, read_html
 from app.scrape.robots import ROBOTS_CACHE_LIMIT, RobotsCache
 from app.settings import Settings
@@ -92,7 +92,7 @@ class ScrapeParams(Params):
 
 
 def _job_key(params: ScrapeParams) -> str:
-    """Names the job for the in-memory caches (robots.txt, recent starts)."""
+    """Names the job for the robots.txt cache."""
     return hashlib.blake2b(params.model_dump_json().encode(), digest_size=8).hexdigest()
 
 
@@ -158,7 +158,7 @@ class ScrapeJob(JobKind[ScrapeParams]):
             user_agent, settings.scrape_allow_nets, transport=transport, resolver=resolver
         )
         self._robots = RobotsCache(ROBOTS_CACHE_LIMIT)
-        self._recent = RecentStarts(RECENT_LIMIT)
+        self._slots = HostSlots()
 
     def parse(self, raw: dict[str, Any]) -> ScrapeParams:
         return self.params_model.model_validate(raw, context={"settings": self._settings})
@@ -168,7 +168,10 @@ class ScrapeJob(JobKind[ScrapeParams]):
 
     async def step(self, params: ScrapeParams, index: int, state: JobState) -> Step:
         job = _job_key(params)
-        pacer = Pacer(state, job, self._recent)
+        try:
+            pacer = Pacer(state, self._slots)
+        except ValueError as exc:
+            raise JobFailed("invalid_state", str(exc)) from exc
         fetcher = PageFetcher(
             self._client,
             self._robots,
