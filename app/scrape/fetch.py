@@ -123,14 +123,9 @@ class PageFetcher:
         return Robots(allow_all=True)
 
     async def _request(self, url: httpx.URL, delay: float, body_limit: int) -> Reply:
-        """One request in its host's turn. The window is booked when it starts and
-        again when it ends, so the site sees at least ``delay`` between two
-        requests whatever the latency of each."""
-        await self._pacer.turn(url.host, delay)
-        try:
+        """One request in its host's turn (see Pacer.turn)."""
+        async with self._pacer.turn(url.host, delay):
             return await self._client.get(url, timeout=self._timeout, body_limit=body_limit)
-        finally:
-            self._pacer.defer(url.host, delay)
 
     async def _with_retries(self, url: httpx.URL, body_limit: int) -> Reply:
         for retry in range(MAX_RETRIES + 1):

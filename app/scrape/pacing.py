@@ -4,13 +4,13 @@ fetch.py books a host's window when a request starts and again when it ends,
 so the gap holds as the site sees it, whatever each request's latency.
 
 Two layers keep it. ``HostSlots`` is process-wide, shared by every job (as
-Scrapy's per-domain slots are): each request reserves the next free start of
-its host, so two jobs scraping one site at ``delay=1`` take turns instead of
-doubling its load. Each replica has its own slots. The cursor's state is the
-job's own ``{host: not_before}``, wall-clock seconds rounded up to 1 ms, so a
-resume on another replica does not fire early; only hosts still inside their
-window are kept, which keeps it tiny. Jitter only ever lengthens the pause
-(up to +20 %).
+Scrapy's per-domain slots are): a host gets one request at a time, so two
+jobs scraping one site at ``delay=1`` take turns instead of doubling its
+load. Each replica has its own slots. The cursor's state is the job's own
+``{host: not_before}``, wall-clock seconds rounded up to 1 ms, so a resume
+on another replica does not fire early; only hosts still inside their window
+are kept, which keeps it tiny. Jitter only ever lengthens the pause (up to
++20 %).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from app.scrape.lru import LRU
 
@@ -59,58 +60,85 @@ def windows_from_state(state: object, now: float) -> PaceState:
     return windows
 
 
+@dataclass(slots=True)
+class _Slot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    not_before: float = 0.0
+
+
 class HostSlots:
-    """The next free start of each host in this process, for every job alike.
+    """Each host's turn in this process, for every job alike: one request at a
+    time, each starting at least its delay after the previous one started and
+    after it ended (Scrapy's per-domain slots, with a concurrency of one).
 
     Bounded: the least recently used hosts are forgotten past ``limit`` (their
     windows have long passed; the cursor keeps a job's own in any case).
     """
 
     def __init__(self, limit: int = SLOTS_LIMIT, clock: Clock = time.time) -> None:
-        self._next: LRU[str, float] = LRU(limit)
-        self._lock = threading.Lock()
+        self._slots: LRU[str, _Slot] = LRU(limit)
         self._clock = clock
 
-    def reserve(self, host: str, not_before: float, spacing: float) -> float:
-        """Book the first start at or after ``not_before`` that keeps ``spacing``
-        after the host's last booking; returns it."""
-        with self._lock:
-            start = max(self._clock(), not_before, self._next.get(host) or 0.0)
-            self._next.put(host, start + spacing)
-            return start
+    def _slot(self, host: str) -> _Slot:
+        slot = self._slots.get(host)
+        if slot is None:
+            slot = _Slot()
+            self._slots.put(host, slot)
+        return slot
+
+    @asynccontextmanager
+    async def turn(self, host: str, not_before: float, spacing: float) -> AsyncIterator[float]:
+        """Wait for ``host``'s turn (and ``not_before``); hold it while the body
+        runs; the next turn is ``spacing`` after both its start and its end."""
+        slot = self._slot(host)
+        async with slot.lock:
+            wait = max(not_before, slot.not_before) - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            started = self._clock()
+            self.hold(host, started + spacing)
+            try:
+                yield started
+            finally:
+                self.hold(host, self._clock() + spacing)
 
     def hold(self, host: str, until: float) -> None:
         """No start for ``host`` before ``until``."""
-        with self._lock:
-            self._next.put(host, max(until, self._next.get(host) or 0.0))
+        slot = self._slot(host)
+        slot.not_before = max(slot.not_before, until)
 
 
 class Pacer:
-    """One step's view of the windows: waits for a host's turn and records each start."""
+    """One step's view of the windows: waits for a host's turn and books each request."""
 
     def __init__(self, state: object, slots: HostSlots, clock: Clock = time.time) -> None:
         self._windows = windows_from_state(state, clock())
         self._slots = slots
         self._clock = clock
 
-    async def turn(self, host: str, delay: float) -> None:
-        """Wait until ``host`` may get a request, then book its next window."""
+    @asynccontextmanager
+    async def turn(self, host: str, delay: float) -> AsyncIterator[None]:
+        """Wait until ``host`` may get a request and hold its turn while it runs.
+        The window is booked when the request starts and again when it ends, so
+        the site sees at least ``delay`` between two requests whatever the
+        latency of each."""
         spacing = _jittered(delay)
-        start = self._slots.reserve(host, self._windows.get(host, 0.0), spacing)
-        self._book(host, start + spacing)
-        wait = start - self._clock()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        async with self._slots.turn(host, self._windows.get(host, 0.0), spacing) as started:
+            self._book(host, started + spacing)
+            try:
+                yield
+            finally:
+                self._book(host, self._clock() + spacing)
 
     def defer(self, host: str, seconds: float) -> None:
         """Hold ``host`` back for ``seconds`` (plus jitter) from now."""
-        if seconds > 0:
-            not_before = self._clock() + _jittered(seconds)
-            self._book(host, not_before)
-            self._slots.hold(host, not_before)
+        not_before = self._clock() + _jittered(seconds)
+        self._book(host, not_before)
+        self._slots.hold(host, not_before)
 
     def _book(self, host: str, not_before: float) -> None:
-        self._windows[host] = max(_round_up(not_before), self._windows.get(host, 0.0))
+        if not_before > self._clock():
+            self._windows[host] = max(_round_up(not_before), self._windows.get(host, 0.0))
 
     def state(self) -> PaceState | None:
         """The windows still open, for the cursor; None when none is."""
