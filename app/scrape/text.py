@@ -3,26 +3,27 @@
 resiliparse's plain-text extraction (lexbor's tree) joins inline elements
 (``Py<em>thon</em>`` is one word), breaks at block elements and ``<br>``, and
 leaves out script, style, template and noscript; we also skip ``hidden``
-elements and SVG titles, which browsers do not render. Measured against the
+elements and every ``<title>`` (an SVG's, or one misplaced in the body),
+which browsers do not render. Measured against the
 alternatives: html-text split ``Py<em>thon</em>`` and kept hidden, template
 and noscript text; inscriptis kept them too (see the scrape README section).
 
 Words are counted with ICU's word break rules (icu4py), as Chromium's
-``Intl.Segmenter`` does: a segment is a word when it holds a letter or digit,
-so Japanese, which has no spaces, gets its real word count.
+``Intl.Segmenter`` does: a segment is a word when it holds a letter or a
+decimal digit, so Japanese, which has no spaces, gets its real word count.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from icu4py.breakers import WordBreaker
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-UNRENDERED = ["[hidden]", "svg title", "svg desc", "template", "noscript", "head"]
+UNRENDERED = ["[hidden]", "title", "svg desc", "template", "noscript", "head"]
 _ASCII_SPACE = re.compile(r"[\t\n\f\r ]+")
-_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 def visible_text(tree: HTMLTree) -> str:
@@ -43,9 +44,16 @@ def collapse(text: str) -> str:
     return _ASCII_SPACE.sub(" ", text).strip(" ")
 
 
+def _is_word_char(char: str) -> bool:
+    """Letters and decimal digits, what makes ICU call a segment a word
+    (``①`` and ``㈱`` are symbols: not words, as in Chromium)."""
+    category = unicodedata.category(char)
+    return category[0] == "L" or category == "Nd"
+
+
 def count_words(text: str) -> int:
     """Words by ICU's rules: segments that hold a letter or a digit."""
-    return sum(1 for segment in WordBreaker(text, "ja") if _WORD_CHAR.search(segment))
+    return sum(1 for segment in WordBreaker(text, "ja") if any(map(_is_word_char, segment)))
 
 
 def count_chars(text: str) -> int:
