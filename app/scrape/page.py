@@ -63,7 +63,7 @@ def _clip(text: str | None) -> str | None:
 
 def _links(document: DocumentNode, base: str) -> list[str]:
     links: dict[str, None] = {}
-    for anchor in document.query_selector_all("a[href], area[href]"):
+    for anchor in document.query_selector_all("a[href], area[href]").values():
         link = web_link(base, anchor.getattr("href") or "")
         if link is not None:
             links[link] = None
@@ -74,7 +74,7 @@ def _links(document: DocumentNode, base: str) -> list[str]:
 
 def _refresh(document: DocumentNode, base: str) -> str | None:
     """The target of the first ``<meta http-equiv=refresh>`` that names one."""
-    for meta in document.query_selector_all('meta[http-equiv="refresh" i][content]'):
+    for meta in document.query_selector_all('meta[http-equiv="refresh" i][content]').values():
         found = _REFRESH.match(meta.getattr("content") or "")
         target = next((group for group in found.groups() if group), None) if found else None
         if target and target.strip():
@@ -106,7 +106,7 @@ def read_html(
     base = _base(document, url)
     matches = None
     if selector is not None:
-        nodes = document.query_selector_all(selector)[:MAX_MATCHES]
+        nodes = document.query_selector_all(selector).values()[:MAX_MATCHES]
         matches = [_clip(node.inner_text) or "" for node in nodes]
     visible = visible_text(tree)
     return {

@@ -24,6 +24,7 @@ from resiliparse.parse.html import HTMLTree
 
 UNRENDERED = ["[hidden]", "title", "svg desc", "template", "noscript", "head"]
 _ASCII_SPACE = re.compile(r"[\t\n\f\r ]+")
+_ALNUM = re.compile(r"[^\W_]")
 
 
 def visible_text(tree: HTMLTree) -> str:
@@ -44,7 +45,7 @@ def collapse(text: str) -> str:
     return _ASCII_SPACE.sub(" ", text).strip(" ")
 
 
-def _is_word_char(char: str) -> bool:
+def is_word_char(char: str) -> bool:
     """Letters and decimal digits, what makes ICU call a segment a word
     (``①`` and ``㈱`` are symbols: not words, as in Chromium)."""
     category = unicodedata.category(char)
@@ -52,10 +53,21 @@ def _is_word_char(char: str) -> bool:
 
 
 def count_words(text: str) -> int:
-    """Words by ICU's rules: segments that hold a letter or a digit."""
-    return sum(1 for segment in WordBreaker(text, "ja") if any(map(_is_word_char, segment)))
+    """Words by ICU's rules: segments that hold a letter or a decimal digit.
+
+    White space always ends a word and a token of ASCII letters and digits is
+    always one, so only the other tokens go through the segmenter (a third
+    faster on English text; tests/test_scrape_text.py checks the count is ICU's)."""
+    tokens = text.split()
+    plain = [token for token in tokens if token.isascii() and token.isalnum()]
+    others = " ".join([token for token in tokens if not (token.isascii() and token.isalnum())])
+    return len(plain) + sum(
+        1
+        for segment in WordBreaker(others, "ja")
+        if _ALNUM.search(segment) and (segment.isascii() or any(map(is_word_char, segment)))
+    )
 
 
 def count_chars(text: str) -> int:
     """Visible characters: everything but white space."""
-    return sum(1 for char in text if not char.isspace())
+    return len("".join(text.split()))
