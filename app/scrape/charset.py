@@ -64,13 +64,19 @@ def content_type_charset(content_type: str | None) -> str | None:
     return None
 
 
+def _unquote(value: bytes) -> bytes:
+    if len(value) >= 2 and value[:1] in (b'"', b"'") and value[-1:] == value[:1]:
+        return value[1:-1]
+    return value
+
+
 def prescan(head: bytes) -> webencodings.Encoding | None:
     """The encoding a ``<meta>`` in ``head`` declares (WHATWG's prescan, by regex:
     comments skipped, the first meta with a known charset wins)."""
     head = _COMMENT.sub(b"", head[:PRESCAN_BYTES])
     for match in _META.finditer(head):
         attributes = {
-            name.lower(): value.strip(b"\"'") for name, value in _ATTRIBUTE.findall(match.group(1))
+            name.lower(): _unquote(value) for name, value in _ATTRIBUTE.findall(match.group(1))
         }
         label: bytes | None = attributes.get(b"charset")
         if label is None and attributes.get(b"http-equiv", b"").lower() == b"content-type":

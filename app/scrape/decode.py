@@ -30,14 +30,15 @@ class _Inflater(Protocol):
 
 
 class _Zlib:
-    def __init__(self, wbits: int) -> None:
-        self._wbits = wbits
-        self._inflater = zlib.decompressobj(wbits) if wbits != zlib.MAX_WBITS else None
+    """``wbits`` None: deflate, zlib-wrapped or raw, told by its first two bytes."""
+
+    def __init__(self, wbits: int | None) -> None:
+        self._inflater = zlib.decompressobj(wbits) if wbits is not None else None
         self._pending = b""
         self._seen = b""
 
     def inflate(self, data: bytes, room: int) -> bytes:
-        if self._inflater is None:  # deflate: wait for two bytes to tell zlib from raw
+        if self._inflater is None:
             self._seen += data
             if len(self._seen) < 2:
                 return b""
@@ -119,7 +120,7 @@ def _inflater(content_encoding: str) -> _Inflater | None:
     if encoding in ("gzip", "x-gzip"):
         return _Zlib(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
-        return _Zlib(zlib.MAX_WBITS)
+        return _Zlib(None)
     if encoding == "br":
         return _Brotli()
     if encoding == "zstd":
