@@ -160,6 +160,10 @@ class Site:
         elif path == "/typed":
             body = query.get("body", "<p>typed</p>").encode()
             _send(handler, 200, body, query.get("type"))
+        elif path == "/deep":
+            levels = int(query.get("levels", "5000"))
+            body = f"<html><body>{'<div>' * levels}x{'</div>' * levels}</body></html>".encode()
+            _send(handler, 200, body, query.get("type", "text/html"))
         elif path == "/data.json":
             _send(handler, 200, b'{"not": "html"}', "application/json")
         elif path.startswith("/redirect/"):

@@ -125,6 +125,10 @@ async def test_xhtml_is_parsed_as_xml(job: ScrapeJob, site: Site) -> None:
     assert result["ok"] and result["h1"] is None and result["words"] == 3
     broken = await read(job, typed(site, "<html><p></html>", "application/xhtml+xml"))
     assert (broken["ok"], broken["error"]) == (False, "invalid_content")
+    nested = await read(job, f"{site.url}/deep?levels=5000&type=application/xhtml%2Bxml")
+    assert (nested["ok"], nested["error"]) == (False, "invalid_content")
+    as_html = await read(job, f"{site.url}/deep?levels=5000")
+    assert (as_html["ok"], as_html["words"]) == (True, 1)
 
 
 @pytest.mark.parametrize(

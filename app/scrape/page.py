@@ -62,9 +62,14 @@ def _clip(text: str | None) -> str | None:
 
 
 def _links(document: DocumentNode, base: str) -> list[str]:
+    """Each distinct ``href`` is resolved once: menus repeat theirs on every page."""
     links: dict[str, None] = {}
-    for anchor in document.query_selector_all("a[href], area[href]").values():
-        link = web_link(base, anchor.getattr("href") or "")
+    hrefs = dict.fromkeys(
+        anchor.getattr("href") or ""
+        for anchor in document.query_selector_all("a[href], area[href]").values()
+    )
+    for href in hrefs:
+        link = web_link(base, href)
         if link is not None:
             links[link] = None
             if len(links) == MAX_LINKS:

@@ -4,7 +4,8 @@ Browsers parse such a page with an XML parser: ``<p/>`` is an empty element,
 CDATA is text, and a page that is not well-formed is an error page. We parse
 it with the standard library's expat (which refuses entity expansion bombs
 and never fetches external entities), drop the XHTML namespace and write it
-back as HTML, which our HTML parser then reads to the same tree.
+back as HTML, which our HTML parser then reads to the same tree. A page
+nested deeper than Python's recursion limit (~1,000 levels) is refused.
 """
 
 from __future__ import annotations
@@ -24,4 +25,7 @@ def xhtml_as_html(text: str) -> str:
     for element in root.iter():
         if isinstance(element.tag, str) and element.tag.startswith(XHTML):
             element.tag = element.tag[len(XHTML) :]
-    return ElementTree.tostring(root, encoding="unicode", method="html")
+    try:
+        return ElementTree.tostring(root, encoding="unicode", method="html")
+    except RecursionError as exc:  # the serializer recurses once per level
+        raise ScrapeError("invalid_content", "the XHTML page is nested too deeply") from exc
