@@ -16,7 +16,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 def start_sleep(page: Page, steps: int | str, wait: float | str) -> None:
     page.get_by_label("Steps").fill(str(steps))
-    page.get_by_label("Seconds per step").fill(str(wait))
+    page.get_by_label("Wait").fill(str(wait))
     page.get_by_role("button", name="Start").click()
 
 

@@ -125,11 +125,11 @@ def test_buffering_proxy_makes_the_page_fall_back_to_batches(page: Page, output_
 def test_invalid_params_are_shown_next_to_their_field(server: Server, page: Page) -> None:
     page.goto(server.url)
     page.get_by_label("Steps").fill("0")
-    page.get_by_label("Seconds per step").fill("-1")
+    page.get_by_label("Wait").fill("-1")
     page.keyboard.press("Enter")
     expect(page.get_by_label("Steps")).to_be_focused()
-    expect(page.locator("#steps-error")).to_contain_text("greater than or equal to 1")
-    expect(page.locator("#wait-error")).to_contain_text("greater than or equal to 0")
+    expect(page.locator("#param-steps-error")).to_contain_text("greater than or equal to 1")
+    expect(page.locator("#param-wait-error")).to_contain_text("greater than or equal to 0")
     expect(page.get_by_label("Steps")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#run")).to_be_hidden()
 
@@ -179,13 +179,13 @@ def test_scrape_of_a_local_site_shows_the_failing_url(
     }
     with Server(env, log_path=output_dir / "server.log") as server:
         page.goto(server.url)
-        page.get_by_label("Scrape pages").check()
-        page.get_by_label("Delay between requests to one site (seconds)").fill("0.1")
-        page.get_by_label("URLs, one per line").fill(f"{site}/a.html\nnot a url")
+        page.get_by_label("Scrape", exact=True).check()
+        page.get_by_label("Delay").fill("0.1")
+        page.get_by_label("Urls").fill(f"{site}/a.html\nnot a url")
         page.get_by_role("button", name="Start").click()
-        expect(page.locator("#urls-error")).to_contain_text("Line 2:")
+        expect(page.locator("#param-urls-error")).to_contain_text("Line 2:")
         urls = [f"{site}/a.html", f"{site}/missing.html", f"{site}/b.html"]
-        page.get_by_label("URLs, one per line").fill("\n".join(urls))
+        page.get_by_label("Urls").fill("\n".join(urls))
         page.get_by_role("button", name="Start").click()
         badge_state(page, "finished", 20)
         wait_rows(page, 3, 1)
