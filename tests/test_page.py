@@ -9,14 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     badge_state,
+    browser_fixture,  # noqa: F401  (a fixture)
     download_csv,
     download_json,
+    page_fixture,  # noqa: F401  (a fixture)
     row_indexes,
     start_sleep,
     wait_at_least_rows,
@@ -29,26 +29,6 @@ from tests.threaded_http import ThreadedHTTPServer
 pytestmark = pytest.mark.browser
 
 FAST = {"STEPSTREAM_HEARTBEAT": "1"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh profile per test (its own localStorage); fails the test on any script error."""
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1000, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == []
 
 
 def test_sleep_job_runs_to_the_end(server: Server, page: Page, output_dir: Path) -> None:
