@@ -93,3 +93,30 @@ def test_our_own_503_is_not_taken_for_a_proxy(server: Server, page: Page) -> Non
     badge_state(page, "failed", 10)
     expect(page.locator("#notice")).to_contain_text("This server is stopping.")
     assert budgets == [10]
+
+
+def test_a_batch_cut_inside_a_step_hands_its_checkpoint_to_the_next(
+    page: Page, output_dir: Path
+) -> None:
+    """The next batch starts from the cursor a batch returns, not from its last event's id."""
+    env = {"STEPSTREAM_KINDS": "tests.page_kinds:booking", "STEPSTREAM_STEP_BUDGET": "1"}
+    asked: list[Any] = []
+    answered: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            asked.append((r.post_data_json or {}).get("cursor"))
+            if r.url.endswith("/steps")
+            else None
+        ),
+    )
+    page.on("response", lambda r: answered.append(r.json()) if r.url.endswith("/steps") else None)
+    page.route("**/events*", lambda route: route.abort())
+    with Server(env, log_path=output_dir / "server.log") as server:
+        page.goto(server.url)
+        page.get_by_role("button", name="Start").click()
+        badge_state(page, "finished", 20)
+    assert row_indexes(page) == [0, 1, 2]
+    checkpoints = [b["cursor"] for b in answered if b["cursor"] != b["events"][-1]["id"]]
+    assert checkpoints, "no batch was cut inside a step"
+    assert asked[1:] == [b["cursor"] for b in answered[:-1]]

@@ -1,6 +1,6 @@
 """The page's form, drawn from a kind's JSON Schema alone, in a real Chromium.
 
-The kind (tests/form_kinds.py) has a param of every shape and echoes what it
+The kind (tests/page_kinds.py) has a param of every shape and echoes what it
 was sent, so each control is checked both as drawn and as read.
 """
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def server(output_dir: Path) -> Iterator[Server]:
-    env = {"STEPSTREAM_HEARTBEAT": "1", "STEPSTREAM_KINDS": "sleep,tests.form_kinds:everything"}
+    env = {"STEPSTREAM_HEARTBEAT": "1", "STEPSTREAM_KINDS": "sleep,tests.page_kinds:everything"}
     with Server(env, log_path=output_dir / "server.log") as running:
         yield running
 

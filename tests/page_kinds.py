@@ -1,12 +1,15 @@
-"""A kind with a param of every shape a form must draw, served to the page tests.
+"""Kinds the page tests serve.
 
-Its one step echoes what it was given, so a test reads back exactly what the page
-sent; its result also has fields named like a step's own (``ok``, ``elapsed_ms``)
-and nested ones, which the table, CSV and JSON must keep apart and flatten.
+``everything`` has a param of every shape a form must draw; its step echoes what
+it was given, so a test reads back exactly what the page sent, and its result has
+fields named like a step's own (``ok``, ``elapsed_ms``) and nested ones, which the
+table, CSV and JSON must keep apart and flatten. ``booking`` checkpoints before it
+acts, so a test sees whether a resume came from the checkpoint's cursor.
 """
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -41,3 +44,18 @@ def everything(ctx: StepContext[Everything]) -> dict[str, Any]:
         "elapsed_ms": ctx.index,
         "echo": ctx.params.model_dump(mode="json"),
     }
+
+
+class Bookings(Params):
+    steps: int = Field(3, ge=1, le=20)
+    seconds: float = Field(1.5, ge=0, le=10, description="How long each step after the first acts.")
+
+
+@job_kind(params=Bookings, total=lambda p: p.steps, title="Booking")
+def booking(ctx: StepContext[Bookings]) -> dict[str, Any]:
+    """Books before it acts; run again from its checkpoint, it keeps the booking."""
+    if ctx.state == {"booked": ctx.index}:
+        return {"kept_booking": True}
+    ctx.checkpoint({"booked": ctx.index})
+    time.sleep(ctx.params.seconds if ctx.index else 0)
+    return {"kept_booking": False}
