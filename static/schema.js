@@ -39,9 +39,15 @@ function limitsOf(schema) {
   const low = schema.minimum ?? schema.exclusiveMinimum;
   const high = schema.maximum ?? schema.exclusiveMaximum;
   const words = [];
-  if (low != null && high != null) words.push(`From ${low} to ${high}.`);
-  else if (low != null) words.push(`At least ${low}.`);
-  else if (high != null) words.push(`At most ${high}.`);
+  if (schema.minimum != null && schema.maximum != null) {
+    words.push(`From ${low} to ${high}.`);
+  } else if (low != null || high != null) {
+    const bounds = [
+      schema.minimum != null ? `at least ${low}` : low != null ? `over ${low}` : "",
+      schema.maximum != null ? `at most ${high}` : high != null ? `under ${high}` : "",
+    ].filter(Boolean).join(", ");
+    words.push(`${bounds[0].toUpperCase()}${bounds.slice(1)}.`);
+  }
   if (schema.maxItems != null) words.push(`At most ${schema.maxItems} lines.`);
   return { low, high, words };
 }

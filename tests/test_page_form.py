@@ -48,6 +48,8 @@ def test_each_param_gets_a_control_with_its_schema_limits(server: Server, page: 
     ratio = field(page, "Ratio")
     for name, value in {"min": "0", "max": "1", "step": "0.25"}.items():
         expect(ratio).to_have_attribute(name, value)
+    expect(page.locator("#param-ratio-hint")).to_have_text("A share. Over 0, at most 1.")
+    expect(page.locator("#param-limit-hint")).to_have_text("No limit when empty. At least 0.")
     expect(field(page, "Name")).to_have_attribute("maxlength", "12")
     expect(field(page, "Name")).to_have_value("ada")
     expect(field(page, "Loud")).not_to_be_checked()
