@@ -10,7 +10,7 @@
 const FALLBACK_AFTER_MS = 4000; // no `start` by then: a buffering proxy holds the stream
 const RETRY_MS = 2000;
 const MAX_RETRIES = 60;
-const FIRST_BUDGET_S = 10; // the server's default STEPSTREAM_STEP_BUDGET; it caps what we ask
+const CUT_BUDGET_S = 5; // after the first cut: half the server's default STEPSTREAM_STEP_BUDGET
 const MIN_BUDGET_S = 1;
 const PROXY_STATUSES = [502, 503, 504];
 const STREAM_EVENTS = ["start", "progress", "step", "done"];
@@ -28,7 +28,7 @@ export class Connection {
     this.urls = urls;
     this.cursor = cursor;
     this.on = on;
-    this.budget = FIRST_BUDGET_S;
+    this.budget = null; // the server's own STEPSTREAM_STEP_BUDGET, until a proxy cuts a batch
   }
 
   #adopt(id) {
@@ -78,9 +78,10 @@ export class Connection {
     });
   }
 
-  // The JSON fallback: one batch per request until the job is done. A batch
-  // that a proxy cut (its own 502/503/504, or no answer at all) asks for half
-  // the time next, down to MIN_BUDGET_S, so a proxy's short timeout is met.
+  // The JSON fallback: one batch per request until the job is done. After a
+  // batch that a proxy cut (its own 502/503/504, or no answer at all) the page
+  // asks for half the time (from the server's default 10 s), down to
+  // MIN_BUDGET_S, so a proxy's short timeout is met.
   async batches(reason) {
     this.close();
     this.on.state("fallback", reason);
@@ -109,7 +110,7 @@ export class Connection {
         this.close();
         this.on.state("unreachable");
       } else {
-        this.budget = Math.max(MIN_BUDGET_S, this.budget / 2);
+        this.budget = this.budget ? Math.max(MIN_BUDGET_S, this.budget / 2) : CUT_BUDGET_S;
         this.on.state("reconnecting");
         await pause(RETRY_MS);
       }
@@ -121,7 +122,7 @@ export class Connection {
       const response = await fetch(this.urls.steps, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ cursor: this.cursor, budget: this.budget }),
+        body: JSON.stringify({ cursor: this.cursor, ...(this.budget ? { budget: this.budget } : {}) }),
         signal,
       });
       return { response, body: await response.json().catch(() => null) };

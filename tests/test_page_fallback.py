@@ -1,8 +1,10 @@
 """The page's JSON fallback asks for less time after a batch fails at a proxy.
 
 A batch longer than a proxy's timeout gets the proxy's own 502/504 (or no answer)
-every time, so the page halves the budget it asks for (`{"cursor", "budget"}`)
-down to 1 s, and a buffering proxy with a short timeout still works untuned.
+every time, so after the first such failure the page asks for a budget
+(`{"cursor", "budget"}`) of 5 s, then half that each time down to 1 s, and a
+buffering proxy with a short timeout still works untuned. Until then it asks
+for none: the server's own setting.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def test_batches_cut_by_a_proxy_timeout_halve_their_budget_under_the_prefix(
         badge_state(page, "fallback", 10)
         badge_state(page, "finished", 60)
         assert row_indexes(page) == list(range(40))
-        assert budgets[:4] == [10, 5, 2.5, 1.25] and set(budgets[4:]) == {1.25}
+        assert budgets[:4] == [None, 5, 2.5, 1.25] and set(budgets[4:]) == {1.25}
         assert [line for line in proxy.requests if " /jobs/" not in line] == []
 
 
@@ -76,7 +78,7 @@ def test_network_errors_halve_the_budget_down_to_one_second(server: Server, page
     badge_state(page, "reconnecting", 5)
     badge_state(page, "finished", 30)
     assert row_indexes(page) == list(range(4))
-    assert budgets == [10, 5, 2.5, 1.25, 1, 1]
+    assert budgets == [None, 5, 2.5, 1.25, 1, 1]
 
 
 def test_our_own_503_is_not_taken_for_a_proxy(server: Server, page: Page) -> None:
@@ -92,7 +94,7 @@ def test_our_own_503_is_not_taken_for_a_proxy(server: Server, page: Page) -> Non
     start_sleep(page, 4, 0.1)
     badge_state(page, "failed", 10)
     expect(page.locator("#notice")).to_contain_text("This server is stopping.")
-    assert budgets == [10]
+    assert budgets == [None]
 
 
 def test_a_batch_cut_inside_a_step_hands_its_checkpoint_to_the_next(
