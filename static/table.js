@@ -24,6 +24,20 @@ function cellText(column, value) {
   return text.length > LONGEST_CELL ? `${text.slice(0, LONGEST_CELL - 1)}…` : text;
 }
 
+// A web address is a link (only http and https: a result is third-party text).
+function cellFor(column, value) {
+  const isLink = typeof value === "string" && /^https?:\/\//i.test(value);
+  const cell = document.createElement(isLink ? "a" : "div");
+  cell.textContent = cellText(column, value);
+  if (isLink) {
+    cell.href = value;
+    cell.target = "_blank";
+    cell.rel = "noopener noreferrer";
+  }
+  if (cell.textContent.endsWith("…")) cell.title = String(value);
+  return cell;
+}
+
 function headerText(column) {
   return { index: "#", ok: "OK", elapsed_ms: "Time" }[column] || column; // as the CSV names it
 }
@@ -36,11 +50,8 @@ function rowFor(step) {
   row.className = step.ok ? "ok" : "fail";
   for (const column of columns) {
     const td = document.createElement("td");
-    const cell = document.createElement("div");
     td.dataset.column = column;
-    cell.textContent = cellText(column, flat[column]);
-    if (cell.textContent.endsWith("…")) cell.title = String(flat[column]);
-    td.append(cell);
+    td.append(cellFor(column, flat[column]));
     row.append(td);
   }
   return row;

@@ -172,6 +172,8 @@ def test_scrape_of_a_local_site_shows_the_failing_url(
         page.screenshot(path=output_dir / "scrape.png", full_page=True)
     rows = page.locator("#results tbody tr")
     expect(rows.nth(0)).to_contain_text("Page A")
+    link = rows.nth(0).locator("td[data-column=url] a")
+    expect(link).to_have_attribute("href", f"{site}/a.html")
     expect(rows.nth(1)).to_have_attribute("data-ok", "false")
     expect(rows.nth(1)).to_contain_text("404")
     expect(rows.nth(2)).to_contain_text("Page B")
