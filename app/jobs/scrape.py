@@ -61,7 +61,11 @@ def _check_selector(value: str | None) -> str | None:
 
 class ScrapeParams(Params):
     urls: list[Annotated[str, Field(max_length=MAX_URL_LENGTH), AfterValidator(_check_url)]] = (
-        Field(min_length=1, description="The pages to fetch, one per step (http or https).")
+        Field(
+            min_length=1,
+            title="URLs",
+            description="The pages to fetch, one per step (http or https).",
+        )
     )
     delay: float = Field(
         1.0, le=3600, description="Seconds between the starts of two requests to one host."
