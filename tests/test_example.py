@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -14,37 +13,22 @@ import anyio
 import httpx
 import pytest
 
-from tests.servers import ROOT, Server
+from tests.example_env import (
+    api_fixture,  # noqa: F401  (a fixture)
+    serve,
+    server_venv_fixture,  # noqa: F401  (a fixture)
+)
 from tests.slow_api import SlowApi
 from tests.sse import collect, read_events, steps_of
 from tests.venvs import virtualenv
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(900)]  # the first run builds two venvs
 
-EXAMPLE = ROOT / "examples" / "lookup"
-
-
-@pytest.fixture(scope="module")
-def server_venv() -> Path:
-    """The project and the example, no client extra: what a server machine has."""
-    return virtualenv("example-server", packages=[EXAMPLE])
-
 
 @pytest.fixture(scope="module")
 def client_venv() -> Path:
     """The project with its client extra, and not the example: what a laptop has."""
     return virtualenv("client", extras="[client]")
-
-
-@pytest.fixture
-def api() -> Iterator[SlowApi]:
-    with SlowApi(delay=0.3) as running:
-        yield running
-
-
-def serve(venv: Path, output_dir: Path, **env: str) -> Server:
-    settings = {"STEPSTREAM_HEARTBEAT": "1", **env}
-    return Server(settings, log_path=output_dir / "server.log", python=venv / "bin" / "python")
 
 
 def importable(venv: Path, module: str) -> bool:
