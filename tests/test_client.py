@@ -11,6 +11,7 @@ import pytest
 from app.client import (
     AsyncClient,
     Client,
+    ClientError,
     JobRun,
     KindInfo,
     Progress,
@@ -112,9 +113,9 @@ async def test_an_api_key_is_sent_and_a_missing_one_is_unauthorized(output_dir: 
     assert steps == [0, 1]
 
 
-async def sleep_through(proxy: BufferingProxy, steps: int) -> JobRun:
+async def sleep_through(proxy: BufferingProxy, steps: int, read_timeout: float = 60) -> JobRun:
     """A sleep job of ``steps`` steps of 0.4 s followed to its end through ``proxy``."""
-    async with AsyncClient(proxy.url, start_timeout=1) as client:
+    async with AsyncClient(proxy.url, start_timeout=1, read_timeout=read_timeout) as client:
         run = client.run("sleep", steps=steps, wait=0.4)
         with anyio.fail_after(60):
             indexes = [step.index async for step in run]
@@ -139,6 +140,22 @@ async def test_a_proxy_with_a_short_timeout_halves_the_budget_until_batches_pass
     assert run.budget == 1.25
     batches = [request for request in proxy.requests if request.endswith("/steps")]
     assert len(batches) >= 5  # three failed, then at least two to cover 3.2 s of steps
+
+
+async def test_a_read_timeout_on_a_batch_halves_the_budget_too(server) -> None:
+    """A client that waits 2 s at most for an answer: 10, 5 and 2.5 s batches time out."""
+    with BufferingProxy(server.url) as proxy:
+        run = await sleep_through(proxy, 6, read_timeout=2)
+    assert run.budget == 1.25
+
+
+async def test_a_server_no_retry_can_reach_fails_at_once() -> None:
+    """Regression: any transport error was retried until the give-up time, an
+    unsupported scheme included."""
+    async with AsyncClient("ftp://127.0.0.1:9", give_up=60) as client:
+        with anyio.fail_after(5), pytest.raises(ClientError, match="UnsupportedProtocol"):
+            async for _ in client.run("sleep", steps=1):
+                pass
 
 
 async def test_giving_up_carries_the_job_and_cursor(server) -> None:

@@ -39,6 +39,9 @@ DEFAULT_BUDGET = 10.0
 """Seconds of steps a fallback batch asks for at first: the server's default cap."""
 MIN_BUDGET = 1.0
 PROXY_STATUSES = frozenset({502, 503, 504})
+RETRYABLE = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
+"""Worth another attempt; any other transport error (an ``ftp://`` server, a refused
+proxy) is raised at once as a ``ClientError``: waiting would not change it."""
 
 T = TypeVar("T")
 Update = StepResult | Progress
@@ -217,10 +220,15 @@ class JobRun:
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(method, url, **kwargs)
-        except httpx.TransportError as exc:
+        except RETRYABLE as exc:
             raise _Retry(_describe(exc), at_proxy=isinstance(exc, httpx.ReadTimeout)) from exc
+        except httpx.TransportError as exc:
+            raise self._hopeless(exc) from exc
         self._check(response, response.content)
         return response
+
+    def _hopeless(self, exc: httpx.TransportError) -> ClientError:
+        return ClientError(_describe(exc), job=self._token, cursor=self.cursor)
 
     def _check(self, response: httpx.Response, body: bytes) -> None:
         status = response.status_code
@@ -246,8 +254,10 @@ class JobRun:
         except TimeoutError:
             self.fallback = True
             return
-        except httpx.TransportError as exc:
+        except RETRYABLE as exc:
             raise _Retry(_describe(exc)) from exc
+        except httpx.TransportError as exc:
+            raise self._hopeless(exc) from exc
         try:
             if response.status_code == 204:
                 self.finished = True
@@ -271,7 +281,7 @@ class JobRun:
                     yield update
                 if self.finished:
                     return
-        except (httpx.TransportError, SSEError, ValueError, KeyError, StopAsyncIteration) as exc:
+        except (*RETRYABLE, SSEError, ValueError, KeyError, StopAsyncIteration) as exc:
             raise _Retry(_describe(exc)) from exc
         finally:
             await response.aclose()
