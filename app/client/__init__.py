@@ -11,6 +11,7 @@ except ImportError as exc:  # pragma: no cover - the suite installs the extra
         "stepstream's client needs its extra: pip install 'stepstream[client]'"
     ) from exc
 
+from app.client.client import AsyncClient
 from app.client.errors import (
     ApiError,
     ClientError,
@@ -21,7 +22,7 @@ from app.client.errors import (
     Unreachable,
 )
 from app.client.models import JobInfo, KindInfo, Progress, StepResult, Summary
-from app.client.stream import AsyncClient, JobRun
+from app.client.run import JobRun
 from app.client.sync import Client, Run
 
 __all__ = [

@@ -26,6 +26,7 @@ from typing import Never, TextIO
 
 from tqdm import tqdm
 
+from app.client.client import DEFAULT_URL, AsyncClient
 from app.client.errors import (
     ApiError,
     ClientError,
@@ -37,7 +38,7 @@ from app.client.errors import (
 from app.client.models import KindInfo, Progress, StepResult
 from app.client.options import add_kind_options, params_from
 from app.client.output import open_writer
-from app.client.stream import DEFAULT_URL, AsyncClient, JobRun
+from app.client.run import JobRun
 
 EXIT_OK, EXIT_FAILED_STEPS, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130

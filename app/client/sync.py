@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from app.client.client import DEFAULT_URL, AsyncClient
 from app.client.models import JobInfo, KindInfo, StepResult, Summary
-from app.client.stream import DEFAULT_URL, AsyncClient, JobRun, Update
+from app.client.run import JobRun, Update
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""The async client: follows a job to its end over SSE, whatever happens on the way.
+"""Following one job to its end over SSE, whatever happens on the way.
 
 It resumes from the newest cursor after a dropped connection, a restart or a
 5xx (waiting as the stream's ``retry:`` or a ``Retry-After`` says), and when
@@ -24,19 +24,19 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import httpx
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from app.client.backoff import Backoff, retry_after_seconds
-from app.client.errors import ClientError, JobError, Unreachable, api_error
-from app.client.models import JobInfo, KindInfo, Progress, StepResult, Summary
+from app.client.errors import ClientError, JobError, api_error
+from app.client.models import JobInfo, Progress, StepResult, Summary
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-DEFAULT_BUDGET = 10.0
-"""Seconds of steps a fallback batch asks for at first: the server's default cap."""
+if TYPE_CHECKING:
+    from app.client.client import AsyncClient
+
 MIN_BUDGET = 1.0
 PROXY_STATUSES = frozenset({502, 503, 504})
 RETRYABLE = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
@@ -60,65 +60,6 @@ class _Retry(Exception):
         self.reason = reason
         self.retry_after = retry_after
         self.at_proxy = at_proxy
-
-
-class AsyncClient:
-    """A stepstream server's client; ``async with`` it, or call ``aclose``.
-
-    ``api_key`` is sent as ``Authorization: Bearer``: a server with
-    ``STEPSTREAM_API_KEYS`` set needs it to start a job (else ``Unauthorized``).
-    """
-
-    def __init__(
-        self,
-        base_url: str = DEFAULT_URL,
-        *,
-        api_key: str | None = None,
-        give_up: float = 120.0,
-        read_timeout: float = 60.0,
-        start_timeout: float = 5.0,
-        max_backoff: float = 30.0,
-        budget: float = DEFAULT_BUDGET,
-    ) -> None:
-        # The read timeout must stay above the server's heartbeat: comments reset it.
-        timeout = httpx.Timeout(10.0, read=read_timeout)
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, headers=headers)
-        self.give_up = give_up
-        self.start_timeout = start_timeout
-        self.max_backoff = max_backoff
-        self.budget = budget
-
-    async def kinds(self) -> list[KindInfo]:
-        """The kinds the server runs, asked once (a command building its options waits
-        for nobody): ``Unreachable`` when there is no answer."""
-        try:
-            response = await self._http.get("/api/kinds")
-        except httpx.TransportError as exc:
-            raise Unreachable(f"cannot reach {self._http.base_url}: {_describe(exc)}") from exc
-        if response.status_code != 200:
-            raise api_error(response.status_code, _json_or_none(response.content), job=None)
-        try:
-            return [KindInfo.from_answer(kind) for kind in response.json()["kinds"]]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ClientError(f"{self._http.base_url} does not list kinds: {exc!r}") from exc
-
-    def run(self, kind: str, /, **params: Any) -> JobRun:
-        """Create a job and follow it: ``async for step in client.run("sleep", steps=5)``."""
-        return JobRun(self, self._http, kind=kind, params=params)
-
-    def resume(self, job: str, cursor: str | None = None) -> JobRun:
-        """Follow a job from ``cursor`` (its start when None): only the steps after it."""
-        return JobRun(self, self._http, job=job, cursor=cursor)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 class JobRun:
@@ -166,7 +107,7 @@ class JobRun:
                     yield update
 
     async def _updates(self) -> AsyncGenerator[Update]:
-        self.job = await self._attempt(self._describe)
+        self.job = await self._attempt(self._find_job)
         while not self.finished:
             try:
                 if self.fallback:
@@ -207,7 +148,7 @@ class JobRun:
                 self._backoff.progress()
                 return result
 
-    async def _describe(self) -> JobInfo:
+    async def _find_job(self) -> JobInfo:
         if self._kind is not None:
             body = {"kind": self._kind, "params": self._params}
             response = await self._request("POST", "/api/jobs", json=body)
@@ -221,20 +162,20 @@ class JobRun:
         try:
             response = await self._http.request(method, url, **kwargs)
         except RETRYABLE as exc:
-            raise _Retry(_describe(exc), at_proxy=isinstance(exc, httpx.ReadTimeout)) from exc
+            raise _Retry(describe_error(exc), at_proxy=isinstance(exc, httpx.ReadTimeout)) from exc
         except httpx.TransportError as exc:
             raise self._hopeless(exc) from exc
         self._check(response, response.content)
         return response
 
     def _hopeless(self, exc: httpx.TransportError) -> ClientError:
-        return ClientError(_describe(exc), job=self._token, cursor=self.cursor)
+        return ClientError(describe_error(exc), job=self._token, cursor=self.cursor)
 
     def _check(self, response: httpx.Response, body: bytes) -> None:
         status = response.status_code
         if status < 300:
             return
-        payload = _json_or_none(body)
+        payload = json_or_none(body)
         if status >= 500 or status == 429:
             ours = isinstance(payload, dict) and isinstance(payload.get("error"), dict)
             wait = retry_after_seconds(response.headers.get("retry-after"))
@@ -255,7 +196,7 @@ class JobRun:
             self.fallback = True
             return
         except RETRYABLE as exc:
-            raise _Retry(_describe(exc)) from exc
+            raise _Retry(describe_error(exc)) from exc
         except httpx.TransportError as exc:
             raise self._hopeless(exc) from exc
         try:
@@ -282,7 +223,7 @@ class JobRun:
                 if self.finished:
                     return
         except (*RETRYABLE, SSEError, ValueError, KeyError, StopAsyncIteration) as exc:
-            raise _Retry(_describe(exc)) from exc
+            raise _Retry(describe_error(exc)) from exc
         finally:
             await response.aclose()
 
@@ -339,12 +280,12 @@ class JobRun:
         return None
 
 
-def _json_or_none(body: bytes) -> Any:
+def json_or_none(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError:
         return None
 
 
-def _describe(exc: Exception) -> str:
+def describe_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
