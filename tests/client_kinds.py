@@ -37,7 +37,12 @@ class Shapes(Params):
     note: str | None = Field(None, max_length=50, description="Anything to add.")
 
 
-@job_kind(params=Shapes, total=lambda p: max(1, len(p.names)), aliases={"name": "names"})
+@job_kind(
+    params=Shapes,
+    total=lambda p: max(1, len(p.names)),
+    title="Greet 100%",
+    aliases={"name": "names"},
+)
 def greet(ctx: StepContext[Shapes]) -> dict[str, Any]:
     """Greets each name: the params come back as the step saw them."""
     return {"params": ctx.params.model_dump(mode="json"), "ok": "its own", "elapsed_ms": -1}

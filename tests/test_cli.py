@@ -196,7 +196,7 @@ def test_kinds_lists_what_the_server_runs(kinds_server: Server) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "sleep         Count: Count to N, one step every `wait` seconds: the classic demo.",
-        "greet         Greet: Greets each name: the params come back as the step saw them.",
+        "greet         Greet 100%: Greets each name: the params come back as the step saw them.",
         "checkpointed  Checkpointed: Books its step in a checkpoint, says so, then waits.",
     ]
 
@@ -213,7 +213,7 @@ def test_run_help_shows_the_servers_options(kinds_server: Server) -> None:
     assert '--mode {fast,slow} Mode (default: "fast")' in text
     assert "--note NOTE Anything to add. (default: null)" in text
     listed = stepstream("run", "--help", "--server", kinds_server.url)
-    assert "KIND sleep Count greet Greet checkpointed Checkpointed" in " ".join(
+    assert "KIND sleep Count greet Greet 100% checkpointed Checkpointed" in " ".join(
         listed.stdout.split()
     )
 

@@ -136,7 +136,10 @@ def build_parser(kinds: list[KindInfo]) -> argparse.ArgumentParser:
     by_kind = run.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind in kinds:
         kind_parser = by_kind.add_parser(
-            kind.name, parents=[common], help=kind.title, description=kind.description or None
+            kind.name,
+            parents=[common],
+            help=kind.title.replace("%", "%%"),  # argparse formats an entry's help with %
+            description=kind.description or None,
         )
         kind_parser.add_argument(
             "--api-key", metavar="KEY", help="the key to start jobs with (else $STEPSTREAM_API_KEY)"
