@@ -129,7 +129,10 @@ def build_parser(kinds: list[KindInfo]) -> argparse.ArgumentParser:
     )  # fmt: skip
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no notices")
 
-    parser = argparse.ArgumentParser(prog="stepstream", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="stepstream",
+        description="Run a job on a stepstream server, or resume one, and write every step once.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("kinds", parents=[server], help="list the kinds the server runs")
     run = commands.add_parser("run", help="start a job and follow it to its end")
