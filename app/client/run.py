@@ -117,7 +117,7 @@ class JobRun:
                     async with aclosing(self._stream()) as updates:
                         async for update in updates:
                             yield update
-                    if not self.finished:
+                    if not self.finished and not self.fallback:
                         raise _Retry("the stream ended before the job was done")
             except _Retry as failure:
                 if self.fallback and failure.at_proxy and self._shrink_budget(failure):
