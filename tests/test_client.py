@@ -161,6 +161,26 @@ async def test_a_server_no_retry_can_reach_fails_at_once() -> None:
                 pass
 
 
+async def test_a_batch_cut_mid_step_hands_back_its_checkpoint_as_the_cursor(
+    kinds_server: Server,
+) -> None:
+    """2 s steps, 2.5 s batches: the first batch ends while step 1 runs, after its
+    checkpoint; that checkpoint, not step 0's cursor, is where the job goes on.
+    (Whether that batch joins the run the buffered stream started or runs its own,
+    its budget ends half a second or more into step 1.)"""
+    with BufferingProxy(kinds_server.url) as proxy:
+        async with AsyncClient(proxy.url, start_timeout=1, budget=2.5) as client:
+            run = client.run("checkpointed", steps=3, seconds=2.0)
+            with anyio.fail_after(20):
+                first = await anext(aiter(run))
+            assert run.fallback is True and first.index == 0
+            assert run.cursor is not None and run.cursor != first.cursor
+            assert run.job is not None
+            with anyio.fail_after(20):
+                rest = [step.index async for step in client.resume(run.job.token, run.cursor)]
+    assert rest == [1, 2]
+
+
 async def test_giving_up_carries_the_job_and_cursor(server) -> None:
     async with AsyncClient(server.url) as client:
         run = client.run("sleep", steps=3, wait=0)
