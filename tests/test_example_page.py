@@ -40,11 +40,6 @@ def page_fixture() -> Iterator[Page]:
     assert errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the page builds its form from /api/kinds only on branch `page`; drop this mark "
-    "when it lands",
-)
 def test_the_example_is_started_watched_and_downloaded(
     server_venv: Path, page: Page, output_dir: Path
 ) -> None:
