@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,22 +28,6 @@ NO_POST_RETRY = {
     )
 }
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-def replicas(output_dir: Path) -> Iterator[list[Server]]:
-    """Two replicas with one secret (the harness's), as a deployment runs them."""
-    servers = [
-        Server({"STEPSTREAM_HEARTBEAT": "1"}, log_path=output_dir / f"replica{n}.log")
-        for n in (1, 2)
-    ]
-    try:
-        for server in servers:
-            server.start()
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def metric(server: Server, sample: str) -> float:

@@ -1,0 +1,104 @@
+"""The HAProxy, Caddy, Apache httpd and Varnish configs shipped in deploy/, each
+run for real in front of two real uvicorn replicas: the config itself, the idle
+limit and the heartbeat, events passing as they are sent, and a replica
+SIGKILLed mid-stream. Modelled on tests/test_nginx.py and
+tests/test_nginx_failover.py, whose measuring and following helpers they use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from tests.proxies import PROXIES, Proxy
+from tests.servers import Server
+from tests.test_nginx import arrivals, delays, held_back, read_through
+from tests.test_nginx_failover import Follower, metric, serving, until
+
+pytestmark = pytest.mark.proxy
+
+proxies = pytest.mark.parametrize("kind", PROXIES, ids=[p.name for p in PROXIES])
+
+
+def address(server: Server) -> str:
+    return f"{server.host}:{server.port}"
+
+
+@proxies
+def test_shipped_config_passes_the_proxys_own_check(kind: type[Proxy], output_dir: Path) -> None:
+    proxy = kind(["127.0.0.1:8001", "127.0.0.1:8002"], output_dir)
+    result = proxy.check()
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@proxies
+@pytest.mark.anyio
+@pytest.mark.parametrize("heartbeat", [1, 10])
+async def test_heartbeat_keeps_a_silent_step_under_the_idle_limit(
+    kind: type[Proxy], output_dir: Path, heartbeat: int
+) -> None:
+    """An idle limit of 3 s, steps of 5 s: a 1 s heartbeat carries the stream
+    through; a 10 s one (the negative control) lets the proxy cut it. Behind
+    Varnish the stream also outlives a 4 s ``send_timeout``: the VCL lifts it."""
+    env = {"STEPSTREAM_HEARTBEAT": str(heartbeat)}
+    with Server(env, log_path=output_dir / "replica.log") as server:
+        with kind([address(server)] * 2, output_dir, idle_limit=3) as proxy:
+            job = "/api/sleep/events?steps=2&wait=5"
+            events, took, error = await read_through(f"{proxy.url}{job}")
+    names = [e.event for e in events if not e.is_heartbeat]
+    if heartbeat == 1:
+        assert error is None and names == ["start", "step", "step", "done"], (names, error)
+        assert sum(e.is_heartbeat for e in events) >= 6
+    else:
+        assert names == ["start"], f"{kind.name} did not cut a silent stream: {names}"
+        assert took < 5, f"cut after {took:.1f}s, expected about 3s"
+
+
+@proxies
+@pytest.mark.anyio
+async def test_events_pass_the_proxy_as_they_are_sent(
+    kind: type[Proxy], server: Server, output_dir: Path
+) -> None:
+    """Each event through the proxy within a fraction of a second of the same
+    event read directly; the delays go to latency.json."""
+    job = "/api/sleep/events?steps=4&wait=0.5"
+    with kind([address(server)] * 2, output_dir) as proxy:
+        direct = await arrivals(server.url + job)
+        proxied = await arrivals(proxy.url + job)
+    assert [name for name, _ in proxied] == [name for name, _ in direct]
+    problems = held_back(direct, proxied)
+    figures = {
+        "proxy": kind.name,
+        "direct": direct,
+        "proxied": proxied,
+        "delay_ms": [round(d * 1000, 1) for d in delays(direct, proxied)],
+        "held_back": problems,
+    }
+    (output_dir / "latency.json").write_text(json.dumps(figures, indent=2))
+    assert not problems, f"events held back by {kind.name}: {figures}"
+
+
+@proxies
+@pytest.mark.anyio
+async def test_sigkilled_replica_resumes_through_the_proxy(
+    kind: type[Proxy], replicas: list[Server], output_dir: Path
+) -> None:
+    """The client reconnects through the proxy at once (0.2 s), before any
+    health check can have noticed the dead replica: the proxy's own retry
+    lands it on the survivor, and it gets every step exactly once."""
+    follower = Follower()
+    with kind([address(r) for r in replicas], output_dir) as proxy:
+        async with httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(follower.follow, client, "/api/sleep/events?steps=12&wait=0.3")
+                await until(lambda: len(follower.steps) >= 3, 20, "three steps")
+                victim = await anyio.to_thread.run_sync(serving, replicas)
+                await anyio.to_thread.run_sync(victim.kill)
+    survivor = next(r for r in replicas if r is not victim)
+    assert follower.steps == list(range(12))
+    assert follower.connections == 2
+    assert follower.starts[1]["resumed"] and follower.starts[1]["next"] >= 3
+    assert metric(survivor, "stepstream_resumes_total") == 1
