@@ -87,8 +87,11 @@ async def test_sigkilled_replica_resumes_through_the_proxy(
     kind: type[Proxy], replicas: list[Server], output_dir: Path
 ) -> None:
     """The client reconnects through the proxy at once (0.2 s), before any
-    health check can have noticed the dead replica: the proxy's own retry
-    lands it on the survivor, and it gets every step exactly once."""
+    health check can have noticed the dead replica, and gets every step exactly
+    once. Which replica the proxy picks for the reconnect is its balancer's
+    choice, so a few more requests right after the kill make sure one of them
+    was sent to the dead replica: the proxy must retry it on the survivor
+    (a 502 or 503 there would stop a browser's EventSource for good)."""
     follower = Follower()
     with kind([address(r) for r in replicas], output_dir) as proxy:
         async with httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
@@ -97,7 +100,9 @@ async def test_sigkilled_replica_resumes_through_the_proxy(
                 await until(lambda: len(follower.steps) >= 3, 20, "three steps")
                 victim = await anyio.to_thread.run_sync(serving, replicas)
                 await anyio.to_thread.run_sync(victim.kill)
+                after_kill = [(await client.get("/healthz")).status_code for _ in range(4)]
     survivor = next(r for r in replicas if r is not victim)
+    assert after_kill == [200] * 4
     assert follower.steps == list(range(12))
     assert follower.connections == 2
     assert follower.starts[1]["resumed"] and follower.starts[1]["next"] >= 3
