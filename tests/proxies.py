@@ -4,7 +4,8 @@ deploy/, for the tests.
 As with nginx (tests/nginx.py), the rendered config keeps every directive of the
 shipped one: only the listen address, the replicas' addresses and the paths of
 logs and run files are substituted, plus, when a test asks for it, the one
-directive that sets the proxy's idle limit. Every substitution must match
+directive that sets the proxy's idle limit, or the exact lines a negative
+control changes. Every substitution must match
 exactly as often as expected, so a shipped config that changed shape fails
 loudly instead of being tested half-rendered.
 """
@@ -16,7 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -49,7 +50,11 @@ class Proxy:
     package: ClassVar[str]
 
     def __init__(
-        self, upstreams: Sequence[str], directory: Path, idle_limit: int | None = None
+        self,
+        upstreams: Sequence[str],
+        directory: Path,
+        idle_limit: int | None = None,
+        changes: Mapping[str, str] | None = None,
     ) -> None:
         if not Path(self.binary).exists():
             pytest.skip(f"{self.binary} is missing: scripts/install --test apt-gets {self.package}")
@@ -62,6 +67,8 @@ class Proxy:
         text = self.render(self.shipped.read_text(), upstreams)
         if idle_limit is not None:
             text = self.limit_idle(text, idle_limit)
+        for old, new in (changes or {}).items():
+            text = substitute(text, old, new)
         self.config = self.directory / self.shipped.name
         self.config.write_text(text)
         self.log = self.directory / "proxy.log"
