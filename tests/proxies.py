@@ -4,8 +4,8 @@ deploy/, for the tests.
 As with nginx (tests/nginx.py), the rendered config keeps every directive of the
 shipped one: only the listen address, the replicas' addresses and the paths of
 logs and run files are substituted, plus, when a test asks for it, the one
-directive that sets the proxy's idle limit, or the exact lines a negative
-control changes. Every substitution must match
+directive that sets the proxy's idle limit, or every occurrence of the exact
+lines a test changes (a negative control, a shorter timeout). Every substitution must match
 exactly as often as expected, so a shipped config that changed shape fails
 loudly instead of being tested half-rendered.
 """
@@ -68,7 +68,7 @@ class Proxy:
         if idle_limit is not None:
             text = self.limit_idle(text, idle_limit)
         for old, new in (changes or {}).items():
-            text = substitute(text, old, new)
+            text = substitute(text, old, new, count=max(1, text.count(old)))
         self.config = self.directory / self.shipped.name
         self.config.write_text(text)
         self.log = self.directory / "proxy.log"

@@ -14,7 +14,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.proxies import PROXIES, HAProxy, Proxy
+from tests.proxies import PROXIES, HAProxy, Proxy, Varnish
 from tests.servers import Server
 from tests.test_nginx import arrivals, delays, held_back, read_through
 from tests.test_nginx_failover import Follower, metric, serving, until
@@ -124,3 +124,24 @@ async def test_sigkilled_replica_resumes_through_the_proxy(
     assert follower.connections == 2
     assert follower.starts[1]["resumed"] and follower.starts[1]["next"] >= 3
     assert metric(survivor, "stepstream_resumes_total") == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("budget", "status"), [(10, 503), (2, 200)])
+async def test_fallback_batch_must_fit_under_the_first_byte_timeout(
+    output_dir: Path, budget: int, status: int
+) -> None:
+    """What no heartbeat fixes: a JSON fallback batch answers only after its
+    steps ran. Behind Varnish with a 4 s first-byte timeout, the default 10 s
+    ``STEPSTREAM_STEP_BUDGET`` gets 503; a 2 s budget (plus a 1 s step) fits."""
+    env = {"STEPSTREAM_STEP_BUDGET": str(budget)}
+    first_byte_4s = {".first_byte_timeout = 60s;": ".first_byte_timeout = 4s;"}
+    with Server(env, log_path=output_dir / "replica.log") as server:
+        with Varnish([address(server)] * 2, output_dir, changes=first_byte_4s) as proxy:
+            async with httpx.AsyncClient(base_url=proxy.url, timeout=30) as client:
+                spec = {"kind": "sleep", "params": {"steps": 20, "wait": 1}}
+                steps_url = (await client.post("/api/jobs", json=spec)).json()["steps_url"]
+                batch = await client.post(steps_url, json={})
+    assert batch.status_code == status, batch.text
+    if status == 200:
+        assert 1 <= len(batch.json()["events"]) <= 3
