@@ -14,7 +14,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.proxies import PROXIES, HAProxy, Proxy, Varnish
+from tests.proxies import PROXIES, Caddy, HAProxy, Proxy, Varnish
 from tests.servers import Server
 from tests.test_nginx import arrivals, delays, held_back, read_through
 from tests.test_nginx_failover import Follower, metric, serving, until
@@ -98,6 +98,12 @@ async def test_events_pass_the_proxy_as_they_are_sent(
         assert not problems, f"events held back by {kind.name}: {figures}"
 
 
+async def statuses_right_after(client: httpx.AsyncClient) -> list[int]:
+    """Ten requests in a row: enough that a balancer, even one that breaks ties
+    at random (Caddy's least_conn), sends some of them to a dead replica."""
+    return [(await client.get("/healthz")).status_code for _ in range(10)]
+
+
 @proxies
 @pytest.mark.anyio
 async def test_sigkilled_replica_resumes_through_the_proxy(
@@ -106,9 +112,9 @@ async def test_sigkilled_replica_resumes_through_the_proxy(
     """The client reconnects through the proxy at once (0.2 s), before any
     health check can have noticed the dead replica, and gets every step exactly
     once. Which replica the proxy picks for the reconnect is its balancer's
-    choice, so a few more requests right after the kill make sure one of them
-    was sent to the dead replica: the proxy must retry it on the survivor
-    (a 502 or 503 there would stop a browser's EventSource for good)."""
+    choice, so more requests right after the kill make sure some were sent to
+    the dead replica: the proxy must retry them on the survivor (a 502 or 503
+    there would stop a browser's EventSource for good)."""
     follower = Follower()
     with kind([address(r) for r in replicas], output_dir) as proxy:
         async with httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
@@ -117,9 +123,9 @@ async def test_sigkilled_replica_resumes_through_the_proxy(
                 await until(lambda: len(follower.steps) >= 3, 20, "three steps")
                 victim = await anyio.to_thread.run_sync(serving, replicas)
                 await anyio.to_thread.run_sync(victim.kill)
-                after_kill = [(await client.get("/healthz")).status_code for _ in range(4)]
+                after_kill = await statuses_right_after(client)
     survivor = next(r for r in replicas if r is not victim)
-    assert after_kill == [200] * 4
+    assert after_kill == [200] * len(after_kill)
     assert follower.steps == list(range(12))
     assert follower.connections == 2
     assert follower.starts[1]["resumed"] and follower.starts[1]["next"] >= 3
@@ -145,3 +151,41 @@ async def test_fallback_batch_must_fit_under_the_first_byte_timeout(
     assert batch.status_code == status, batch.text
     if status == 200:
         assert 1 <= len(batch.json()["events"]) <= 3
+
+
+WITHOUT_FAILOVER = [
+    pytest.param(
+        HAProxy,
+        {
+            "    option httpchk GET /healthz\n": "",
+            "    option redispatch 1\n": "",
+            "    retries 2\n": "",
+            " check inter 1s fall 1 rise 1": "",
+        },
+        id="haproxy",
+    ),
+    pytest.param(
+        Caddy,
+        {
+            "\t\tlb_try_duration 5s\n": "",
+            "\t\tlb_try_interval 250ms\n": "",
+            "\t\tfail_duration 3s\n": "",
+        },
+        id="caddy",
+    ),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("kind", "changes"), WITHOUT_FAILOVER)
+async def test_without_its_failover_directives_the_proxy_answers_errors_after_a_crash(
+    kind: type[Proxy], changes: dict[str, str], replicas: list[Server], output_dir: Path
+) -> None:
+    """The negative control of the failover test: with the directives that
+    docs/deploy.md says HAProxy and Caddy need taken out, requests sent to the
+    dead replica right after a crash get 503 (HAProxy) or 502 (Caddy)."""
+    with kind([address(r) for r in replicas], output_dir, changes=changes) as proxy:
+        async with httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
+            await anyio.to_thread.run_sync(replicas[0].kill)
+            after_kill = await statuses_right_after(client)
+    assert set(after_kill) - {200} <= {502, 503} and set(after_kill) != {200}, after_kill
