@@ -17,7 +17,7 @@ import pytest
 from tests.proxies import PROXIES, Caddy, HAProxy, Proxy, Varnish
 from tests.servers import Server
 from tests.test_nginx import arrivals, delays, held_back, read_through
-from tests.test_nginx_failover import Follower, metric, serving, until
+from tests.test_nginx_failover import killed_mid_stream, metric
 
 pytestmark = pytest.mark.proxy
 
@@ -115,14 +115,9 @@ async def test_sigkilled_replica_resumes_through_the_proxy(
     choice, so more requests right after the kill make sure some were sent to
     the dead replica: the proxy must retry them on the survivor (a 502 or 503
     there would stop a browser's EventSource for good)."""
-    follower = Follower()
     with kind([address(r) for r in replicas], output_dir) as proxy:
         async with httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(follower.follow, client, "/api/sleep/events?steps=12&wait=0.3")
-                await until(lambda: len(follower.steps) >= 3, 20, "three steps")
-                victim = await anyio.to_thread.run_sync(serving, replicas)
-                await anyio.to_thread.run_sync(victim.kill)
+            async with killed_mid_stream(client, replicas) as (follower, victim):
                 after_kill = await statuses_right_after(client)
     survivor = next(r for r in replicas if r is not victim)
     assert after_kill == [200] * len(after_kill)
