@@ -13,7 +13,6 @@ loudly instead of being tested half-rendered.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -29,25 +28,34 @@ from tests.servers import ROOT, free_port, wait_until
 DEPLOY = ROOT / "deploy"
 
 
-def substitute(text: str, old: str, new: str, count: int = 1) -> str:
-    """``text`` with ``old`` replaced by ``new``, which must occur exactly ``count`` times."""
+def substitute(text: str, old: str, new: str, count: int | None = 1) -> str:
+    """``text`` with ``old`` replaced by ``new``, which must occur exactly ``count``
+    times (``None``: once or more)."""
     found = text.count(old)
-    if found != count:
-        raise AssertionError(f"expected {count} of {old!r} in the shipped config, found {found}")
+    if found == 0 or (count is not None and found != count):
+        raise AssertionError(f"expected {count or 'some'} of {old!r} in the config, found {found}")
     return text.replace(old, new)
 
 
 class Proxy:
     """One proxy in the foreground with its own folder, in front of two replicas.
 
-    A subclass names the shipped file, the binary, how to render the file and
-    how to run it; ``idle_limit`` (seconds) replaces the shipped idle limit.
+    A subclass declares its shipped file and binary, the lines that set its
+    listen address and paths (``{port}`` and ``{directory}`` filled in), the
+    line that sets its idle limit (``{seconds}``), and the arguments that run
+    it and check its config (``{config}``, ``{port}``, ``{directory}``).
+    ``idle_limit`` (seconds) replaces the shipped idle limit; ``changes`` maps
+    exact lines to what a test puts in their place, everywhere they occur.
     """
 
     name: ClassVar[str]
     shipped: ClassVar[Path]
     binary: ClassVar[str]
     package: ClassVar[str]
+    local: ClassVar[dict[str, str]] = {}
+    idle_line: ClassVar[tuple[str, str]]
+    run_args: ClassVar[list[str]]
+    check_args: ClassVar[list[str]]
 
     def __init__(
         self,
@@ -64,38 +72,38 @@ class Proxy:
         shutil.rmtree(self.directory, ignore_errors=True)  # no logs of an earlier run
         self.directory.mkdir(parents=True)
         self.port = free_port()
-        text = self.render(self.shipped.read_text(), upstreams)
-        if idle_limit is not None:
-            text = self.limit_idle(text, idle_limit)
-        for old, new in (changes or {}).items():
-            text = substitute(text, old, new, count=max(1, text.count(old)))
         self.config = self.directory / self.shipped.name
+        text = self.with_upstreams(self.shipped.read_text(), upstreams)
+        for old, new in self.local.items():
+            text = substitute(text, old, self._fill(new), count=None)
+        if idle_limit is not None:
+            old, new = self.idle_line
+            text = substitute(text, old, new.format(seconds=idle_limit), count=None)
+        for old, new in (changes or {}).items():
+            text = substitute(text, old, new, count=None)
         self.config.write_text(text)
         self.log = self.directory / "proxy.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _fill(self, template: str) -> str:
+        return template.format(port=self.port, directory=self.directory, config=self.config)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def render(self, text: str, upstreams: Sequence[str]) -> str:
+    def with_upstreams(self, text: str, upstreams: Sequence[str]) -> str:
         for number, address in enumerate(upstreams, start=1):
             text = substitute(text, f"app{number}:8000", address)
         return text
 
-    def limit_idle(self, text: str, seconds: int) -> str:
-        raise NotImplementedError
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def check_command(self) -> list[str]:
-        """The proxy's own config check (``haproxy -c``, ``apache2 -t``...)."""
-        raise NotImplementedError
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
 
     def check(self) -> subprocess.CompletedProcess[str]:
+        """The proxy's own config check (``haproxy -c``, ``apache2 -t``...)."""
         return subprocess.run(
-            self.check_command(),
+            [self.binary, *map(self._fill, self.check_args)],
             cwd=self.directory,
             env=self.environment(),
             capture_output=True,
@@ -103,14 +111,11 @@ class Proxy:
             timeout=60,
         )
 
-    def environment(self) -> dict[str, str]:
-        return dict(os.environ)
-
     def start(self, timeout: float = 20) -> Proxy:
         """Start, and wait until a request through the proxy reaches a replica."""
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                self.command(),
+                [self.binary, *map(self._fill, self.run_args)],
                 cwd=self.directory,
                 env=self.environment(),
                 stdout=log,
@@ -151,19 +156,10 @@ class HAProxy(Proxy):
     shipped = DEPLOY / "haproxy.cfg"
     binary = "/usr/sbin/haproxy"
     package = "haproxy"
-
-    def render(self, text: str, upstreams: Sequence[str]) -> str:
-        text = substitute(text, "    bind :80\n", f"    bind 127.0.0.1:{self.port}\n")
-        return super().render(text, upstreams)
-
-    def limit_idle(self, text: str, seconds: int) -> str:
-        return substitute(text, "timeout server 60s", f"timeout server {seconds}s")
-
-    def command(self) -> list[str]:
-        return [self.binary, "-db", "-f", str(self.config)]
-
-    def check_command(self) -> list[str]:
-        return [self.binary, "-c", "-f", str(self.config)]
+    local = {"    bind :80\n": "    bind 127.0.0.1:{port}\n"}
+    idle_line = ("timeout server 60s", "timeout server {seconds}s")
+    run_args = ["-db", "-f", "{config}"]
+    check_args = ["-c", "-f", "{config}"]
 
 
 class Caddy(Proxy):
@@ -171,19 +167,10 @@ class Caddy(Proxy):
     shipped = DEPLOY / "Caddyfile"
     binary = "/usr/bin/caddy"
     package = "caddy"
-
-    def render(self, text: str, upstreams: Sequence[str]) -> str:
-        text = substitute(text, "\n:80 {", f"\nhttp://127.0.0.1:{self.port} {{")
-        return super().render(text, upstreams)
-
-    def limit_idle(self, text: str, seconds: int) -> str:
-        return substitute(text, "read_timeout 60s", f"read_timeout {seconds}s")
-
-    def command(self) -> list[str]:
-        return [self.binary, "run", "--adapter", "caddyfile", "--config", str(self.config)]
-
-    def check_command(self) -> list[str]:
-        return [self.binary, "validate", "--adapter", "caddyfile", "--config", str(self.config)]
+    local = {"\n:80 {": "\nhttp://127.0.0.1:{port} {{"}
+    idle_line = ("read_timeout 60s", "read_timeout {seconds}s")
+    run_args = ["run", "--adapter", "caddyfile", "--config", "{config}"]
+    check_args = ["validate", "--adapter", "caddyfile", "--config", "{config}"]
 
     def environment(self) -> dict[str, str]:
         """Caddy keeps its state under $HOME (XDG dirs): this test's folder instead."""
@@ -196,62 +183,39 @@ class Apache(Proxy):
     shipped = DEPLOY / "apache.conf"
     binary = "/usr/sbin/apache2"
     package = "apache2"
-
-    def render(self, text: str, upstreams: Sequence[str]) -> str:
-        text = substitute(text, "\nListen 80\n", f"\nListen 127.0.0.1:{self.port}\n")
-        text = substitute(text, "/var/run/apache2", str(self.directory), count=2)
-        text = substitute(text, "/var/log/apache2", str(self.directory), count=2)
-        return super().render(text, upstreams)
-
-    def limit_idle(self, text: str, seconds: int) -> str:
-        return substitute(text, "ProxyTimeout 60\n", f"ProxyTimeout {seconds}\n")
-
-    def command(self) -> list[str]:
-        return [self.binary, "-f", str(self.config), "-DFOREGROUND"]
-
-    def check_command(self) -> list[str]:
-        return [self.binary, "-t", "-f", str(self.config)]
-
-    def access_log(self) -> list[tuple[str, str]]:
-        """``(request line, replica)`` of every request answered so far, oldest first."""
-        log = self.directory / "access.log"
-        text = log.read_text() if log.exists() else ""
-        return re.findall(r'"(\S+ \S+) HTTP/[\d.]+" .* upstream=(.*)$', text, flags=re.M)
+    local = {
+        "\nListen 80\n": "\nListen 127.0.0.1:{port}\n",
+        "/var/run/apache2": "{directory}",
+        "/var/log/apache2": "{directory}",
+    }
+    idle_line = ("ProxyTimeout 60\n", "ProxyTimeout {seconds}\n")
+    run_args = ["-f", "{config}", "-DFOREGROUND"]
+    check_args = ["-t", "-f", "{config}"]
 
 
 class Varnish(Proxy):
+    """varnishd takes its listen address on the command line, and its backends
+    as a host and a port apart. ``send_timeout`` caps a whole response: the
+    tests run it short (4 s), so that a stream outliving it proves the VCL
+    lifts it for event streams. ``varnishd -C`` compiles the VCL to C."""
+
     name = "varnish"
     shipped = DEPLOY / "varnish.vcl"
     binary = "/usr/sbin/varnishd"
     package = "varnish"
-    # send_timeout caps a whole response: tests run it short, so that a stream
-    # outliving it proves the VCL lifts it for event streams.
-    send_timeout = 4
+    idle_line = (".between_bytes_timeout = 60s;", ".between_bytes_timeout = {seconds}s;")
+    run_args = [
+        "-F", "-j", "none", "-n", "{directory}/work", "-a", "127.0.0.1:{port}",
+        "-f", "{config}", "-s", "malloc,32m", "-p", "send_timeout=4",
+    ]  # fmt: skip
+    check_args = ["-C", "-n", "{directory}/work", "-f", "{config}"]
 
-    def render(self, text: str, upstreams: Sequence[str]) -> str:
+    def with_upstreams(self, text: str, upstreams: Sequence[str]) -> str:
         for number, address in enumerate(upstreams, start=1):
             host, port = address.rsplit(":", 1)
             old = f'.host = "app{number}";\n    .port = "8000";'
             text = substitute(text, old, f'.host = "{host}";\n    .port = "{port}";')
         return text
-
-    def limit_idle(self, text: str, seconds: int) -> str:
-        old = ".between_bytes_timeout = 60s;"
-        return substitute(text, old, f".between_bytes_timeout = {seconds}s;", count=2)
-
-    def command(self) -> list[str]:
-        return [
-            self.binary, "-F", "-j", "none",
-            "-n", str(self.directory / "work"),
-            "-a", f"127.0.0.1:{self.port}",
-            "-f", str(self.config),
-            "-s", "malloc,32m",
-            "-p", f"send_timeout={self.send_timeout}",
-        ]  # fmt: skip
-
-    def check_command(self) -> list[str]:
-        """``varnishd -C`` compiles the VCL to C without starting anything."""
-        return [self.binary, "-C", "-n", str(self.directory / "work"), "-f", str(self.config)]
 
 
 PROXIES: list[type[Proxy]] = [HAProxy, Caddy, Apache, Varnish]
