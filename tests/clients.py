@@ -18,6 +18,7 @@ from tests.podman import CACHE
 from tests.servers import ROOT
 
 RECIPES_DIR = ROOT / "docs" / "clients"
+MIN_NODE = (20, 18)  # docs/clients/package.json's engines: undici 7, eventsource 4
 
 
 def _keyed(name: str, requirements: Path) -> Path:
@@ -45,6 +46,10 @@ def node_clients() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("Node is missing: scripts/install --test apt-gets nodejs and npm")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    found = tuple(int(part) for part in version.stdout.strip().lstrip("v").split(".")[:2])
+    if found < MIN_NODE:
+        pytest.skip(f"Node {version.stdout.strip()} is older than the {MIN_NODE} undici 7 needs")
     folder = _keyed("clients-node", RECIPES_DIR / "package.json")
     if not (folder / ".installed").exists():
         shutil.rmtree(folder, ignore_errors=True)

@@ -7,7 +7,6 @@ tests/test_nginx_failover.py, whose measuring and following helpers they use."""
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 import anyio
@@ -69,10 +68,11 @@ async def test_events_pass_the_proxy_as_they_are_sent(
     kind: type[Proxy], changes: dict[str, str], server: Server, output_dir: Path
 ) -> None:
     """Each event through the proxy within a fraction of a second of the same
-    event read directly, counted from each stream's own ``start`` (as for nginx)
-    and from the request (``arrival_delay_ms``, which also shows an event held
-    back until the next one, as HAProxy does without ``option http-no-delay``:
-    the negative control). The figures go to latency.json."""
+    event read directly, counted from each stream's own ``start`` (as for
+    nginx), and all of them about equally late: HAProxy without ``option
+    http-no-delay`` (the negative control) holds each lone event back about
+    0.2 s, but not the last step, which ``done`` follows at once, so the
+    delays spread. The figures go to latency.json."""
     job = "/api/sleep/events?steps=4&wait=0.5"
     with kind([address(server)] * 2, output_dir, changes=changes) as proxy:
         direct = await arrivals(server.url + job)
@@ -80,8 +80,9 @@ async def test_events_pass_the_proxy_as_they_are_sent(
     assert [name for name, _ in proxied] == [name for name, _ in direct]
     arrival_delays = [via - at for (_, via), (_, at) in zip(proxied, direct, strict=True)]
     problems = held_back(direct, proxied)
-    if statistics.median(arrival_delays) > 0.1:
-        problems.append(f"median arrival delay {statistics.median(arrival_delays):.3f}s")
+    spread = max(delays(direct, proxied)) - min(delays(direct, proxied))
+    if spread > 0.12:
+        problems.append(f"delays spread over {spread:.3f}s")
     figures = {
         "proxy": kind.name,
         "changes": changes,
