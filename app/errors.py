@@ -6,10 +6,15 @@ Exception tree::
     ├── BadRequest               400  a body that is not JSON
     ├── InvalidToken             400  malformed, tampered, or another job's token
     ├── TokenExpired             410  signed by us, but older than the max age
-    ├── NotFound                 404  unknown path or job kind
+    ├── Unauthorized             401  no valid API key to start a job (WWW-Authenticate)
+    ├── NotFound                 404  unknown path
+    │   └── UnknownKind          404  a job kind this server does not run
     ├── BodyTooLarge             413  request body over STEPSTREAM_MAX_BODY
+    ├── UnsupportedMediaType     415  a POST body that is not application/json
     ├── InvalidParams            422  params that fail validation, per field
-    └── TooManyStreams           503  every stream slot is taken (Retry-After)
+    ├── TooManyClientStreams     429  this client holds its share of streams (Retry-After)
+    ├── TooManyStreams           503  every stream slot is taken (Retry-After)
+    └── ShuttingDown             503  the server is stopping; try another (Retry-After)
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+
+from app.responses import ApiResponse
 
 
 class StepstreamError(Exception):
@@ -58,6 +65,20 @@ class NotFound(StepstreamError):
     code = "not_found"
 
 
+class UnknownKind(NotFound):
+    code = "unknown_kind"
+
+
+class Unauthorized(StepstreamError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class UnsupportedMediaType(StepstreamError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class BodyTooLarge(StepstreamError):
     status_code = 413
     code = "body_too_large"
@@ -68,9 +89,19 @@ class InvalidParams(StepstreamError):
     code = "invalid_params"
 
 
+class TooManyClientStreams(StepstreamError):
+    status_code = 429
+    code = "too_many_streams"
+
+
 class TooManyStreams(StepstreamError):
     status_code = 503
     code = "too_many_streams"
+
+
+class ShuttingDown(StepstreamError):
+    status_code = 503
+    code = "shutting_down"
 
 
 def error_body(
@@ -84,7 +115,7 @@ def error_body(
 
 async def handle_stepstream_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StepstreamError)
-    return JSONResponse(
+    return ApiResponse(
         error_body(exc.code, exc.message, exc.detail),
         status_code=exc.status_code,
         headers=exc.headers,
@@ -95,11 +126,11 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 answers, in our body shape."""
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(
+    return ApiResponse(
         error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Never leak a traceback: the log has it, the client gets the body shape."""
-    return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+    return ApiResponse(error_body("internal_error", "Internal server error"), status_code=500)

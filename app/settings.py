@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     retry_ms: int = Field(2000, ge=0, le=600_000)
     max_stream_seconds: float = Field(0.0, ge=0)
     max_streams: int = Field(10_000, ge=1)
+    max_streams_per_client: int = Field(32, ge=1)
+    max_batch_events: int = Field(500, ge=1, le=100_000)
+    max_token_bytes: int = Field(6000, ge=256, le=16384)
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    kinds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     step_budget: float = Field(10.0, gt=0, le=600)
     max_body: int = Field(1024 * 1024, ge=1024)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -48,7 +53,9 @@ class Settings(BaseSettings):
     scrape_user_agent: str = "stepstream/0.1 (+{contact})"
     scrape_contact_url: str = "https://github.com/stepstream/stepstream"
 
-    @field_validator("secret_key", "cors_origins", "scrape_allow_nets", mode="before")
+    @field_validator(
+        "secret_key", "api_keys", "kinds", "cors_origins", "scrape_allow_nets", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)

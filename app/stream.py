@@ -1,193 +1,179 @@
-"""The SSE response: ``start`` at once, then the runner's events, with heartbeats.
+"""The SSE response: ``start`` at once, then the run's events, with heartbeats.
 
-Built on sse-starlette's EventSourceResponse, which already sends the
-heartbeat comments from a task of their own (so they flow while one step runs
-for minutes), cancels the generator when the client disconnects (so its step
-stops at once), and tells us when uvicorn is asked to exit. What we add: a
-bounded number of open streams, a cap on a response's length, metrics, and a
-clean end on shutdown: the running step is interrupted and the response ends
-properly between two events (sse-starlette alone would cut it mid-chunk), so
-clients reconnect elsewhere and resume.
+Deliberate divergences from sse-starlette's ``EventSourceResponse``, whose
+encoding we keep (``ServerSentEvent`` for the rare events; a step event's
+bytes are built directly, and a test holds them equal to its encoding):
+
+1. One task per stream besides the job's run: the response loop waits on its
+   listener with a timeout for the next heartbeat, instead of a task group
+   with a ping task, a disconnect task and a task per event.
+2. Events that are ready in the same loop turn go out in one ``send``.
+3. Shutdown ends a stream between two events (the run is interrupted, what it
+   completed is flushed, the body ends properly), never mid-chunk, and without
+   ``done``: every completed step's cursor is already out.
+4. Disconnects are noticed by one waiting ``receive`` (a task), which closes the
+   listener at once so the run stops within the same loop turn.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio
-from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.types import Receive, Scope, Send
+from sse_starlette import ServerSentEvent
+from starlette.types import Message, Receive, Scope, Send
 
-from app.errors import TooManyStreams
+from app.errors import StepstreamError, TooManyClientStreams, TooManyStreams
 from app.metrics import Metrics
-from app.runner import Event, Job, Runner
+from app.runner import Event, JobRun, Listener, encode_json
 from app.settings import Settings
-from app.tokens import Cursor
 
-SHUTDOWN_GRACE_SECONDS = 2.0
-T = TypeVar("T")
-STREAM_HEADERS = {
-    "Cache-Control": "no-store, no-transform",
-    "X-Accel-Buffering": "no",
-}
-
-
-def encode_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+RETRY_AFTER_SECONDS = "5"
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store, no-transform"),
+    (b"x-accel-buffering", b"no"),
+    (b"connection", b"keep-alive"),
+]
+KEEPALIVE = ServerSentEvent(comment="keepalive", sep="\n").encode()
+END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 class StreamSlots:
-    """Counts open streams; past the cap a new one is refused before it starts."""
+    """Counts open streams, in all and per client; past a cap a new one is refused."""
 
-    def __init__(self, limit: int, metrics: Metrics) -> None:
-        self.limit = limit
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.limit = settings.max_streams
+        self.per_client = settings.max_streams_per_client
         self.open = 0
+        self.by_client: dict[str, int] = {}
         self._metrics = metrics
 
-    def acquire(self) -> None:
+    def acquire(self, client: str) -> None:
+        held = self.by_client.get(client, 0)
         if self.open >= self.limit:
-            self._metrics.refused_streams.inc()
-            raise TooManyStreams(
-                "Too many streams are open; try again shortly.", headers={"Retry-After": "5"}
-            )
+            self._refuse(TooManyStreams, "Too many streams are open; try again shortly.")
+        if held >= self.per_client:
+            self._refuse(TooManyClientStreams, f"This client holds {held} streams already.")
         self.open += 1
+        self.by_client[client] = held + 1
         self._metrics.open_streams.inc()
 
-    def release(self) -> None:
+    def _refuse(self, error: type[StepstreamError], message: str) -> None:
+        self._metrics.refused_streams.inc()
+        raise error(message, headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+    def release(self, client: str) -> None:
         self.open -= 1
+        held = self.by_client.pop(client, 1) - 1
+        if held:
+            self.by_client[client] = held
         self._metrics.open_streams.dec()
 
 
-class JobStream(EventSourceResponse):
-    """An EventSourceResponse that holds a stream slot until it ends, however it ends."""
+def start_event(cursor_id: str, data: dict[str, Any], retry_ms: int) -> bytes:
+    return ServerSentEvent(
+        encode_json(data), id=cursor_id, event="start", retry=retry_ms, sep="\n"
+    ).encode()
+
+
+class EventStream:
+    """The ASGI response of one stream: holds its slot and its listener until it ends."""
 
     def __init__(
         self,
-        content: AsyncIterator[ServerSentEvent],
-        slots: StreamSlots,
+        start: bytes,
+        run: JobRun,
+        listener: Listener,
+        *,
         settings: Settings,
         metrics: Metrics,
-        shutdown: anyio.Event,
+        slots: StreamSlots,
+        client: str,
     ) -> None:
-        def heartbeat() -> ServerSentEvent:
-            metrics.heartbeats.inc()
-            return ServerSentEvent(comment="keepalive", sep="\n")
-
-        super().__init__(
-            content,
-            headers=STREAM_HEADERS,
-            ping=settings.heartbeat,
-            ping_message_factory=heartbeat,
-            sep="\n",
-            shutdown_event=shutdown,
-            shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
-        )
+        self._start = start
+        self._run = run
+        self._listener = listener
+        self._heartbeat = settings.heartbeat
+        self._cap = settings.max_stream_seconds
+        self._metrics = metrics
         self._slots = slots
+        self._client = client
+        self._disconnected = False
+        self._beat = False
+        self._written_at = 0.0
+        self._beat_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.get_running_loop().create_task(self._watch(receive))
         try:
-            await super().__call__(scope, receive, send)
+            await self._stream(send)
+        except OSError:
+            pass  # the client went away while we wrote
         finally:
-            self._slots.release()
+            watcher.cancel()
+            self._run.leave(self._listener)
+            self._slots.release(self._client)
+
+    async def _watch(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self._disconnected = True
+        self._listener.close()
+
+    async def _stream(self, send: Send) -> None:
+        metrics = self._metrics
+        listener = self._listener
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self._cap if self._cap else None
+        await send({"type": "http.response.start", "status": 200, "headers": list(HEADERS)})
+        start, self._start = self._start, b""
+        await send({"type": "http.response.body", "body": start, "more_body": True})
+        metrics.count_event("start")
+        self._written_at = loop.time()
+        self._beat_timer = loop.call_at(self._written_at + self._heartbeat, self._beat_due)
+        try:
+            while not self._disconnected:
+                if not listener.events:
+                    if listener.closed:
+                        break
+                    await listener.wakeup.wait()
+                    if self._disconnected:
+                        return
+                if self._beat:
+                    await self._heartbeat_if_idle(send, loop)
+                events = listener.take()
+                if not events:
+                    continue
+                await send({"type": "http.response.body", "body": _join(events), "more_body": True})
+                self._written_at = loop.time()
+                metrics.count_events(events)
+                if events[-1].ends_job:
+                    break
+                if ends is not None and self._written_at >= ends and events[-1].event == "step":
+                    break
+        finally:
+            if self._beat_timer is not None:
+                self._beat_timer.cancel()
+        if not self._disconnected:
+            await send(END)
+
+    def _beat_due(self) -> None:
+        self._beat = True
+        self._listener.wakeup.set()
+
+    async def _heartbeat_if_idle(self, send: Send, loop: asyncio.AbstractEventLoop) -> None:
+        """One timer per stream, moved on when events went out meanwhile (no timer per wait)."""
+        self._beat = False
+        now = loop.time()
+        if now - self._written_at >= self._heartbeat * 0.99:
+            await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+            self._metrics.heartbeats.inc()
+            self._written_at = now
+        self._beat_timer = loop.call_at(self._written_at + self._heartbeat, self._beat_due)
 
 
-def open_stream(
-    job: Job,
-    cursor: Cursor,
-    *,
-    resumed: bool,
-    runner: Runner,
-    slots: StreamSlots,
-    settings: Settings,
-    metrics: Metrics,
-) -> JobStream:
-    """Take a slot and build the response; raises TooManyStreams before anything is sent."""
-    slots.acquire()
-    shutdown = anyio.Event()
-    content = _events(job, cursor, resumed, runner, settings, metrics, shutdown)
-    return JobStream(content, slots, settings, metrics, shutdown)
-
-
-async def _events(
-    job: Job,
-    cursor: Cursor,
-    resumed: bool,
-    runner: Runner,
-    settings: Settings,
-    metrics: Metrics,
-    shutdown: anyio.Event,
-) -> AsyncIterator[ServerSentEvent]:
-    started = time.monotonic()
-    start = {
-        "job": job.token,
-        "kind": job.kind.name,
-        "total": job.total,
-        "next": cursor.next,
-        "resumed": resumed,
-        "events_url": job.events_url,
-    }
-    metrics.events.labels("start").inc()
-    yield ServerSentEvent(
-        encode_json(start),
-        id=runner.cursor_token(cursor),
-        event="start",
-        retry=settings.retry_ms,
-        sep="\n",
-    )
-    cap = settings.max_stream_seconds
-    async with aclosing(_until_set(shutdown, runner.events(job, cursor))) as events:
-        async for event in events:
-            metrics.events.labels(event.event).inc()
-            yield _sse(event)
-            if cap and time.monotonic() - started >= cap:
-                return
-
-
-def _sse(event: Event) -> ServerSentEvent:
-    return ServerSentEvent(encode_json(event.data), id=event.id, event=event.event, sep="\n")
-
-
-async def _until_set(stop: anyio.Event, source: AsyncGenerator[T]) -> AsyncGenerator[T]:
-    """Items of ``source`` until ``stop`` is set; then the pending one is cancelled.
-
-    Each item is awaited in a task of its own so that ``stop`` cancels just that
-    work (a step), not the response, which can then end cleanly.
-    """
-    loop = asyncio.get_running_loop()
-    pending: asyncio.Task[T] | None = None
-
-    def interrupt() -> None:
-        if pending is not None:
-            pending.cancel()
-
-    watcher = loop.create_task(_call_when_set(stop, interrupt))
-    try:
-        while not stop.is_set():
-            pending = loop.create_task(_next(source))
-            try:
-                item = await pending
-            except StopAsyncIteration:
-                return
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
-                return
-            yield item
-    finally:
-        watcher.cancel()
-        await source.aclose()
-
-
-async def _next(source: AsyncGenerator[T]) -> T:
-    return await anext(source)
-
-
-async def _call_when_set(event: anyio.Event, callback: Callable[[], None]) -> None:
-    await event.wait()
-    callback()
+def _join(events: list[Event]) -> bytes:
+    if len(events) == 1:
+        return events[0].encode()
+    return b"".join([event.encode() for event in events])

@@ -18,8 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.runner import encode_json
 from app.settings import Settings
-from app.stream import STREAM_HEADERS, encode_json
+
+STREAM_HEADERS = {"Cache-Control": "no-store, no-transform", "X-Accel-Buffering": "no"}
 
 
 async def _steps(steps: int, wait: float) -> AsyncIterator[ServerSentEvent]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import scenarios
+from bench import scenarios, scrape_cpu
 from bench.cursors import scrape_cursor_bytes, sleep_cursor_bytes
 from bench.load import raise_nofile_limit
 from bench.scenarios import APP, BARE, FULL, QUICK, Plan, percentile
@@ -42,6 +42,7 @@ async def measure(plan: Plan) -> list[Row]:
         "STEPSTREAM_HEARTBEAT": str(plan.heartbeat),
         "STEPSTREAM_STEP_BUDGET": str(plan.old_budget),
         "STEPSTREAM_MAX_STREAMS": "20000",
+        "STEPSTREAM_MAX_STREAMS_PER_CLIENT": "20000",
     }
     one_step = {**env, "STEPSTREAM_STEP_BUDGET": "0.001"}
     rows: list[Row] = []
@@ -109,6 +110,17 @@ async def measure(plan: Plan) -> list[Row]:
                 "-",
             ),
         ]
+    scrape, parse_only = await scrape_cpu.cpu_per_page(plan.scrape_pages, plan.rounds)
+    rows.append(
+        (
+            f"scrape: CPU ms per page, {plan.scrape_pages} pages of 150 links "
+            "(vs httpx + resiliparse alone)",
+            _ms(scrape),
+            _ms(parse_only),
+            _ratio(scrape, parse_only),
+            _verdict(scrape <= 1.5 * parse_only, "≤ 1.5", f"by {scrape / parse_only - 1.5:.2f}"),
+        )
+    )
     sleep_bytes = max(sleep_cursor_bytes(), stream.longest_id)
     rows += [
         (

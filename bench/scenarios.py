@@ -32,10 +32,11 @@ class Plan:
     old_steps: int
     old_wait: float
     old_budget: float
+    scrape_pages: int = 200
 
 
 FULL = Plan(3, 100_000, (1_000, 5_000, 10_000), 5.0, 11.0, 1_000, 40, 0.25, 100, 0.05, 1.0)
-QUICK = Plan(1, 2_000, (20,), 0.5, 1.2, 20, 4, 0.05, 5, 0.01, 0.02)
+QUICK = Plan(1, 2_000, (20,), 0.5, 1.2, 20, 4, 0.05, 5, 0.01, 0.02, scrape_pages=10)
 
 APP = "app.main:app"
 BARE = "bench.bare:app"
@@ -79,6 +80,7 @@ async def hold_streams(plan: Plan, app: str, count: int) -> Hold:
     env = {
         "STEPSTREAM_HEARTBEAT": str(plan.heartbeat),
         "STEPSTREAM_MAX_STREAMS": str(count + 1_000),
+        "STEPSTREAM_MAX_STREAMS_PER_CLIENT": str(count + 1_000),  # one load generator
     }
     with BenchServer(app, env) as server:
         await fetch_sse(server.port, "/api/sleep/events?steps=2&wait=0")

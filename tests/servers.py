@@ -44,7 +44,11 @@ class Server:
         host: str = "127.0.0.1",
         port: int | None = None,
         log_path: Path | None = None,
+        app: str = "app.main:app",
+        health_path: str = "/healthz",
     ) -> None:
+        self.app = app
+        self.health_path = health_path
         self.host = host
         self.port = port or free_port(host)
         self.env = {
@@ -61,7 +65,7 @@ class Server:
         return f"http://{host}:{self.port}"
 
     def start(self, timeout: float = 20) -> Server:
-        command = [sys.executable, "-m", "uvicorn", "app.main:app"]
+        command = [sys.executable, "-m", "uvicorn", self.app]
         command += ["--host", self.host, "--port", str(self.port), "--no-access-log"]
         command += ["--timeout-graceful-shutdown", "10"]
         env = {**os.environ, **self.env}
@@ -82,7 +86,7 @@ class Server:
         if self.process.poll() is not None:
             raise RuntimeError(f"server exited with {self.process.returncode}")
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}{self.health_path}", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 

@@ -27,6 +27,11 @@ class RawEvent:
     def is_heartbeat(self) -> bool:
         return bool(self.comments) and not self.data
 
+    @property
+    def is_checkpoint(self) -> bool:
+        """An ``id:`` alone: EventSource adopts the id without firing an event."""
+        return self.id is not None and not self.data and not self.comments
+
 
 async def read_events(response: httpx.Response) -> AsyncIterator[RawEvent]:
     """Every block of the stream: events and comment-only heartbeats."""
@@ -35,7 +40,7 @@ async def read_events(response: httpx.Response) -> AsyncIterator[RawEvent]:
     async for line in response.aiter_lines():
         if line == "":
             current.data = "\n".join(data_lines)
-            if data_lines or current.comments or current.retry is not None:
+            if data_lines or current.comments or current.retry is not None or current.id:
                 yield current
             current, data_lines = RawEvent(), []
             continue
@@ -59,6 +64,7 @@ async def collect(
     *,
     last_event_id: str | None = None,
     stop_after_steps: int | None = None,
+    keep_checkpoints: bool = False,
 ) -> tuple[httpx.Response, list[RawEvent]]:
     """Read a stream to its end, or drop the connection after ``stop_after_steps`` steps."""
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
@@ -69,7 +75,7 @@ async def collect(
             return response, events
         steps = 0
         async for event in read_events(response):
-            if event.is_heartbeat:
+            if event.is_heartbeat or (event.is_checkpoint and not keep_checkpoints):
                 continue
             events.append(event)
             steps += event.event == "step"

@@ -22,6 +22,7 @@ def test_quick_bench_prints_a_table() -> None:
     rows = [line for line in run.stdout.splitlines() if line.startswith("| ")]
     assert rows[0] == "| measure | stepstream | baseline | ratio | target |"
     measures = " ".join(rows)
-    for name in ("throughput", "streams: failed", "resume", "pacing", "requests", "cursor bytes"):
+    names = ("throughput", "streams: failed", "resume", "pacing", "requests", "cursor bytes")
+    for name in (*names, "scrape: CPU"):
         assert name in measures
     assert len(rows) >= 15

@@ -19,6 +19,7 @@ from app.jobs.base import Step
 from app.jobs.scrape import ScrapeJob
 from app.scrape.decode import BoundedBody
 from app.settings import Settings
+from tests.contexts import context
 from tests.servers import free_port
 from tests.site import BOMB_BYTES, ROBOTS, Site, page_html
 
@@ -56,7 +57,7 @@ async def run(job: ScrapeJob, urls: list[str], **params: Any) -> list[Step]:
     parsed = job.parse({"urls": urls, "delay": DELAY, **params})
     steps, state = [], None
     for index in range(job.total(parsed)):
-        step = await job.step(parsed, index, state)
+        step = await job.step(context(parsed, index, state))
         steps.append(step)
         state = step.state
     return steps
@@ -81,11 +82,15 @@ async def test_html_page_fields_and_a_non_html_file(job: ScrapeJob, site: Site) 
         "content_type": "text/html",
         "bytes": len(page_html(1)),
         "elapsed_ms": None,
+        "encoding": "utf-8",
+        "encoding_source": "header",
         "title": "Page 1",
         "description": "About page 1",
         "h1": "Heading 1",
         "links": [f"{site.url}/page/2", "https://example.org/x"],
+        "refresh": None,
         "words": 12,
+        "chars": 49,
         "matches": ["Hello from page 1.", "Second para"],
         "attempts": 1,
         "error": None,
@@ -219,7 +224,6 @@ async def test_too_many_redirects(job: ScrapeJob, site: Site) -> None:
         "http://2130706434:{port}/page/1",
         "http://localhost:{port}/page/1",
         "http://app.localhost.:{port}/page/1",
-        "file:///etc/passwd",
     ],
 )
 async def test_redirect_to_a_refused_address_is_blocked(
@@ -254,9 +258,9 @@ async def test_delay_holds_across_a_resume_on_another_replica(site: Site) -> Non
     first, second = ScrapeJob(scrape_settings()), ScrapeJob(scrape_settings())
     try:
         params = first.parse({"urls": urls, "delay": delay})
-        step = await first.step(params, 0, None)
+        step = await first.step(context(params, 0, None))
         assert isinstance(step.state, dict) and list(step.state) == ["127.0.0.1"]
-        await second.step(second.parse({"urls": urls, "delay": delay}), 1, step.state)
+        await second.step(context(second.parse({"urls": urls, "delay": delay}), 1, step.state))
     finally:
         await first.aclose()
         await second.aclose()

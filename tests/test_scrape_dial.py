@@ -17,6 +17,7 @@ from app.jobs.base import Step
 from app.jobs.scrape import ScrapeJob
 from app.scrape.client import resolve
 from app.scrape.guard import IPAddress
+from tests.contexts import context
 from tests.site import page_html
 from tests.test_scrape import scrape_settings
 
@@ -67,7 +68,7 @@ async def scrape(
     job = ScrapeJob(settings, transport=httpx.MockTransport(recorder), resolver=dns)
     try:
         parsed = job.parse({"urls": [url], "delay": 0.1, **params})
-        return await job.step(parsed, 0, None)
+        return await job.step(context(parsed, 0, None))
     finally:
         await job.aclose()
 

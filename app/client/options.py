@@ -18,7 +18,8 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from app.jobs import JobKind, create_kinds
+from app.jobs import JobKind
+from app.jobs.loading import load_kinds as load_server_kinds
 from app.settings import Settings
 
 PARAM_PREFIX = "param:"
@@ -39,7 +40,7 @@ class KindOptions:
 
 def load_kinds() -> list[KindOptions]:
     """The server's kinds, read for their declarations only; whatever they hold is closed."""
-    kinds = create_kinds(Settings())
+    kinds = load_server_kinds(Settings())
     try:
         return [
             KindOptions(name, kind.params_model, dict(kind.query_aliases))

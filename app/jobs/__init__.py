@@ -1,17 +1,10 @@
-"""Job kinds: one module each. Add a kind to ``create_kinds`` to serve it."""
+"""Job kinds: the plug-in API, and one module per built-in kind.
 
-from __future__ import annotations
+A kind of one's own is a ``@job_kind`` function (or a ``JobKind`` subclass) in
+any module, served by naming it in ``STEPSTREAM_KINDS`` (see app/jobs/loading.py).
+"""
 
-from typing import Any
+from app.jobs.base import JobFailed, JobKind, Params, Step, StepContext
+from app.jobs.function import job_kind
 
-from app.jobs.base import JobFailed, JobKind, Params, Step
-from app.jobs.scrape import ScrapeJob
-from app.jobs.sleep import SleepJob
-from app.settings import Settings
-
-__all__ = ["JobFailed", "JobKind", "Params", "Step", "create_kinds"]
-
-
-def create_kinds(settings: Settings) -> dict[str, JobKind[Any]]:
-    kinds: list[JobKind[Any]] = [SleepJob(), ScrapeJob(settings)]
-    return {kind.name: kind for kind in kinds}
+__all__ = ["JobFailed", "JobKind", "Params", "Step", "StepContext", "job_kind"]

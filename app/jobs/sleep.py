@@ -6,8 +6,7 @@ import asyncio
 
 from pydantic import Field
 
-from app.jobs.base import JobKind, Params, Step
-from app.tokens import JobState
+from app.jobs.base import JobKind, Params, Step, StepContext
 
 
 class SleepParams(Params):
@@ -17,12 +16,14 @@ class SleepParams(Params):
 
 class SleepJob(JobKind[SleepParams]):
     name = "sleep"
+    title = "Count"
+    description = "Count to N, one step every `wait` seconds: the classic demo."
     params_model = SleepParams
 
     def total(self, params: SleepParams) -> int:
         return params.steps
 
-    async def step(self, params: SleepParams, index: int, state: JobState) -> Step:
-        if params.wait:
-            await asyncio.sleep(params.wait)
-        return Step({"count": index + 1})
+    async def step(self, ctx: StepContext[SleepParams]) -> Step:
+        if ctx.params.wait:
+            await asyncio.sleep(ctx.params.wait)
+        return Step({"count": ctx.index + 1})
