@@ -1,6 +1,6 @@
 # Varnish in front of stepstream: several app replicas, one Server-Sent Events
 # stream per job. Run it as `varnishd -f /path/to/varnish.vcl -a :80`
-# (Varnish 6.6 or later: sess.send_timeout is writable from VCL).
+# (tested with Varnish 7.1; it needs sess.send_timeout writable from VCL).
 #
 # The values a deployment changes, and the only ones the test suite
 # (tests/proxies.py) substitutes when it runs this very file:
