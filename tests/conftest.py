@@ -26,3 +26,19 @@ def server(output_dir: Path) -> Iterator[Server]:
     """A real uvicorn on a free loopback port, with a one-second heartbeat."""
     with Server({"STEPSTREAM_HEARTBEAT": "1"}, log_path=output_dir / "server.log") as running:
         yield running
+
+
+@pytest.fixture
+def replicas(output_dir: Path) -> Iterator[list[Server]]:
+    """Two replicas with one secret (the harness's), as a deployment runs them."""
+    servers = [
+        Server({"STEPSTREAM_HEARTBEAT": "1"}, log_path=output_dir / f"replica{n}.log")
+        for n in (1, 2)
+    ]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

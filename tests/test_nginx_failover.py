@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,22 +29,6 @@ NO_POST_RETRY = {
     )
 }
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture
-def replicas(output_dir: Path) -> Iterator[list[Server]]:
-    """Two replicas with one secret (the harness's), as a deployment runs them."""
-    servers = [
-        Server({"STEPSTREAM_HEARTBEAT": "1"}, log_path=output_dir / f"replica{n}.log")
-        for n in (1, 2)
-    ]
-    try:
-        for server in servers:
-            server.start()
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def metric(server: Server, sample: str) -> float:
@@ -103,6 +88,22 @@ class Follower:
                     await anyio.sleep(0.2)  # EventSource's retry delay, shortened
 
 
+@asynccontextmanager
+async def killed_mid_stream(
+    client: httpx.AsyncClient, replicas: list[Server]
+) -> AsyncIterator[tuple[Follower, Server]]:
+    """A follower on a 12-step job through ``client``, and the replica serving it
+    SIGKILLed after three steps; the block runs while the follower resumes, and
+    the follower has finished when it ends."""
+    follower = Follower()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(follower.follow, client, "/api/sleep/events?steps=12&wait=0.3")
+        await until(lambda: len(follower.steps) >= 3, 20, "three steps")
+        victim = await anyio.to_thread.run_sync(serving, replicas)
+        await anyio.to_thread.run_sync(victim.kill)
+        yield follower, victim
+
+
 # -- failover ----------------------------------------------------------------------------------
 
 
@@ -110,14 +111,10 @@ class Follower:
 async def test_sigkilled_replica_resumes_on_the_other(
     replicas: list[Server], output_dir: Path
 ) -> None:
-    follower = Follower()
     with Nginx([upstream(r) for r in replicas], output_dir) as nginx:
         async with httpx.AsyncClient(base_url=nginx.url, timeout=10) as client:
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(follower.follow, client, "/api/sleep/events?steps=12&wait=0.3")
-                await until(lambda: len(follower.steps) >= 3, 20, "three steps")
-                victim = await anyio.to_thread.run_sync(serving, replicas)
-                await anyio.to_thread.run_sync(victim.kill)
+            async with killed_mid_stream(client, replicas) as (follower, victim):
+                pass
     survivor = next(r for r in replicas if r is not victim)
     assert follower.steps == list(range(12))
     assert follower.connections == 2
