@@ -277,6 +277,11 @@ class JobRun:
         if now - self._turn_at >= TURN_SECONDS:
             await asyncio.sleep(0)
             self._turn_at = time.perf_counter()
+        for listener in self.listeners:
+            if len(listener.events) >= LISTENER_QUEUE:
+                break
+        else:
+            return  # the usual case, and the hot path: nobody is full
         deadline = None
         while full := [listener for listener in self.listeners if listener.full]:
             now = time.monotonic()
