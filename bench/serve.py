@@ -21,6 +21,10 @@ import uvloop
 from bench.load import raise_nofile_limit
 from bench.probe import REPORT_ENV, GcProbe
 
+GRACE_SECONDS = 30
+"""Ten thousand streams whose clients just hung up take bare sse-starlette seconds to
+end on a busy machine; cut short, each would log a traceback."""
+
 
 async def _serve(server: uvicorn.Server) -> None:
     if report := os.environ.get(REPORT_ENV):
@@ -42,7 +46,7 @@ def main(argv: list[str]) -> None:
         backlog=8192,
         log_level="warning",
         access_log=False,
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(uvicorn.Server(config)))
