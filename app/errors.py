@@ -23,7 +23,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+
+from app.responses import ApiResponse
 
 
 class StepstreamError(Exception):
@@ -113,7 +115,7 @@ def error_body(
 
 async def handle_stepstream_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StepstreamError)
-    return JSONResponse(
+    return ApiResponse(
         error_body(exc.code, exc.message, exc.detail),
         status_code=exc.status_code,
         headers=exc.headers,
@@ -124,11 +126,11 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 answers, in our body shape."""
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(
+    return ApiResponse(
         error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Never leak a traceback: the log has it, the client gets the body shape."""
-    return JSONResponse(error_body("internal_error", "Internal server error"), status_code=500)
+    return ApiResponse(error_body("internal_error", "Internal server error"), status_code=500)

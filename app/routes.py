@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, get_args, get_origin
 
 import anyio
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from app.errors import (
     BadRequest,
@@ -26,6 +28,7 @@ from app.errors import (
 )
 from app.fallback import run_batch
 from app.jobs.base import JobKind
+from app.responses import ApiResponse, no_content
 from app.runner import Job
 from app.state import AppState
 from app.stream import EventStream, start_event
@@ -255,7 +258,7 @@ def _job_answer(request: Request, job: Job) -> dict[str, Any]:
 
 async def list_kinds(request: Request) -> Response:
     state = _state(request)
-    return JSONResponse({"kinds": [kind.describe() for kind in state.kinds.values()]})
+    return ApiResponse({"kinds": [kind.describe() for kind in state.kinds.values()]})
 
 
 async def create_job(request: Request) -> Response:
@@ -268,22 +271,27 @@ async def create_job(request: Request) -> Response:
         raise InvalidParams("The request body is invalid.", detail=validation_detail(exc)) from exc
     kind = find_kind(state, job_request.kind)
     job = build_job(state, kind, job_request.params, random_job_id())
-    return JSONResponse(_job_answer(request, job), status_code=201)
+    return ApiResponse(_job_answer(request, job), status_code=201)
 
 
 async def show_job(request: Request) -> Response:
     job = job_of_token(_state(request), request.path_params["job"])
-    return JSONResponse(_job_answer(request, job))
+    return ApiResponse(_job_answer(request, job))
+
+
+def _refuse_if_stopping(state: AppState) -> None:
+    """New work goes to another replica: this one ends its streams as it stops."""
+    if state.shutdown.is_set:
+        raise ShuttingDown("This server is stopping; try again.", headers={"Retry-After": "1"})
 
 
 def _stream(state: AppState, request: Request, job: Job) -> Response | EventStream:
-    if state.shutdown.is_set:
-        raise ShuttingDown("This server is stopping; try again.", headers={"Retry-After": "1"})
+    _refuse_if_stopping(state)
     # The header first: a reconnecting EventSource sends its newest id there.
     token = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     cursor = cursor_of_token(state, job, token)
     if cursor.final:
-        return Response(status_code=204)
+        return no_content()
     state.watch_shutdown()
     client = request.client.host if request.client else "unknown"
     state.slots.acquire(client)
@@ -331,9 +339,8 @@ async def run_steps(request: Request) -> Response:
         raise InvalidParams("The request body is invalid.", detail=validation_detail(exc)) from exc
     cursor = cursor_of_token(state, job, steps_request.cursor)
     if cursor.final:
-        return JSONResponse({"events": [], "cursor": steps_request.cursor, "done": True})
-    if state.shutdown.is_set:
-        raise ShuttingDown("This server is stopping; try again.", headers={"Retry-After": "1"})
+        return ApiResponse({"events": [], "cursor": steps_request.cursor, "done": True})
+    _refuse_if_stopping(state)
     state.watch_shutdown()
     budget = min(steps_request.budget or state.settings.step_budget, state.settings.step_budget)
     batch = None
@@ -345,9 +352,9 @@ async def run_steps(request: Request) -> Response:
         )
         group.cancel_scope.cancel()
     if batch is None:
-        return Response(status_code=204)  # nobody is there to read it
+        return no_content()  # nobody is there to read it
     state.metrics.count_events(batch.events)
-    return JSONResponse(
+    return ApiResponse(
         {"events": [e.as_json() for e in batch.events], "cursor": batch.cursor, "done": batch.done}
     )
 
@@ -356,6 +363,18 @@ async def _cancel_on_disconnect(request: Request, scope: anyio.CancelScope) -> N
     while (await request.receive())["type"] != "http.disconnect":
         pass
     scope.cancel()
+
+
+class StreamEndpoint:
+    """A route's endpoint as a plain ASGI app: Starlette's ``request_response`` wrapper
+    would keep two more frames and their closures alive for as long as a stream is open."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response | EventStream]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 async def healthz(request: Request) -> Response:
@@ -369,8 +388,10 @@ def routes(state: AppState) -> list[BaseRoute]:
         Route("/api/kinds", list_kinds),
         Route("/api/jobs", create_job, methods=["POST"]),
         Route("/api/jobs/{job}", show_job),
-        Route("/api/jobs/{job}/events", job_events, name="job_events"),
+        Route(
+            "/api/jobs/{job}/events", StreamEndpoint(job_events), methods=["GET"], name="job_events"
+        ),
         Route("/api/jobs/{job}/steps", run_steps, methods=["POST"], name="job_steps"),
-        Route("/api/{kind}/events", oneliner_events),
+        Route("/api/{kind}/events", StreamEndpoint(oneliner_events), methods=["GET"]),
         Mount("/", StaticFiles(directory=state.settings.static_dir, html=True, check_dir=False)),
     ]

@@ -19,7 +19,6 @@ import json
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,14 +87,45 @@ class Event:
         return self.event == "done" or self.event == "error"
 
 
+class Signal:
+    """``asyncio.Event`` for one waiter, without its deque: a future exists only while
+    someone waits. Every open stream holds two, so their size counts."""
+
+    __slots__ = ("is_set", "_waiter")
+
+    def __init__(self) -> None:
+        self.is_set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self.is_set = True
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self.is_set = False
+
+    def wait(self) -> asyncio.Future[None]:
+        """Await it: done once set (a future, not a coroutine: no frame while waiting)."""
+        waiter = asyncio.get_running_loop().create_future()
+        if self.is_set:
+            waiter.set_result(None)
+        else:
+            self._waiter = waiter
+        return waiter
+
+
 class Listener:
     """One stream's or batch's queue of events from a run."""
 
     __slots__ = ("events", "wakeup", "closed", "_room")
 
-    def __init__(self, room: asyncio.Event) -> None:
-        self.events: deque[Event] = deque()
-        self.wakeup = asyncio.Event()
+    def __init__(self, room: Signal) -> None:
+        self.events: list[Event] = []
+        self.wakeup = Signal()
         self.closed = False
         self._room = room
 
@@ -112,8 +142,8 @@ class Listener:
         self.wakeup.set()
 
     def take(self) -> list[Event]:
-        taken = list(self.events)
-        self.events.clear()
+        taken = self.events
+        self.events = []
         self.wakeup.clear()
         self._room.set()
         return taken
@@ -142,7 +172,7 @@ class JobRun:
         self._step_seconds = metrics.step_seconds_of(job.kind.name)
         self._on_end = on_end
         self.listeners: list[Listener] = []
-        self._room = asyncio.Event()
+        self._room = Signal()
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._ctx: StepContext[Any] | None = None
@@ -315,7 +345,6 @@ class Runs:
         self._codec = codec
         self._metrics = metrics
         self._by_job: dict[str, list[JobRun]] = {}
-        self.stopping = False
 
     def follow(self, job: Job, cursor: Cursor) -> tuple[JobRun, Listener]:
         """Join the run of ``job`` at ``cursor``, or start one there."""
@@ -339,7 +368,6 @@ class Runs:
             self._by_job.pop(run.job.spec.id, None)
 
     def stop_all(self) -> None:
-        self.stopping = True
         for runs in list(self._by_job.values()):
             for run in list(runs):
                 run.stop()

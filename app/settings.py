@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     max_streams: int = Field(10_000, ge=1)
     max_streams_per_client: int = Field(32, ge=1)
     max_batch_events: int = Field(500, ge=1, le=100_000)
-    max_token_bytes: int = Field(6000, ge=256)
+    max_token_bytes: int = Field(6000, ge=256, le=16384)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     kinds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     step_budget: float = Field(10.0, gt=0, le=600)

@@ -127,7 +127,8 @@ class EventStream:
         loop = asyncio.get_running_loop()
         ends = loop.time() + self._cap if self._cap else None
         await send({"type": "http.response.start", "status": 200, "headers": list(HEADERS)})
-        await send({"type": "http.response.body", "body": self._start, "more_body": True})
+        start, self._start = self._start, b""
+        await send({"type": "http.response.body", "body": start, "more_body": True})
         metrics.count_event("start")
         self._written_at = loop.time()
         self._beat_timer = loop.call_at(self._written_at + self._heartbeat, self._beat_due)

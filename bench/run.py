@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import scenarios
+from bench import scenarios, scrape_cpu
 from bench.cursors import scrape_cursor_bytes, sleep_cursor_bytes
 from bench.floors import HEADER as FLOORS_HEADER
 from bench.floors import TYPES_HEADER, Floors, measure_floors, type_rows
@@ -86,6 +86,17 @@ async def measure(plan: Plan) -> list[Row]:
                 "-",
             ),
         ]
+    scrape, parse_only = await scrape_cpu.cpu_per_page(plan.scrape_pages, plan.rounds)
+    rows.append(
+        (
+            f"scrape: CPU ms per page, {plan.scrape_pages} pages of 150 links "
+            "(vs httpx + resiliparse alone)",
+            ms(scrape),
+            ms(parse_only),
+            ratio(scrape, parse_only),
+            verdict(scrape <= 1.5 * parse_only, "≤ 1.5", f"by {scrape / parse_only - 1.5:.2f}"),
+        )
+    )
     sleep_bytes = max(sleep_cursor_bytes(), stream.longest_id)
     rows += [
         (

@@ -32,10 +32,11 @@ class Plan:
     old_steps: int
     old_wait: float
     old_budget: float
+    scrape_pages: int = 200
 
 
 FULL = Plan(3, 100_000, (1_000, 5_000, 10_000), 5.0, 11.0, 1_000, 40, 0.25, 100, 0.05, 1.0)
-QUICK = Plan(1, 2_000, (20,), 0.5, 1.2, 20, 4, 0.05, 5, 0.01, 0.02)
+QUICK = Plan(1, 2_000, (20,), 0.5, 1.2, 20, 4, 0.05, 5, 0.01, 0.02, scrape_pages=10)
 
 APP = "app.main:app"
 BARE = "bench.bare:app"

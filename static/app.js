@@ -1,38 +1,24 @@
-// stepstream's page: start a job, follow its SSE stream, resume after anything.
-// The position lives in the signed cursor (every event's id); the page keeps it,
-// with the results so far, in localStorage (store.js).
+// stepstream's page: learn the server's kinds, start a job, follow its events,
+// resume after anything. Wires the store (store.js), the connection
+// (connection.js: no DOM) and the view (form.js, view.js, table.js). Every URL
+// is relative to the page, so the page works wherever the app is mounted.
 
+import { Connection } from "./connection.js";
 import * as form from "./form.js";
-import { formatDuration } from "./format.js";
-import { COLUMNS, rowFor, toCsv, toJson } from "./results.js";
-import { forgetJob, loadJob, storeJob } from "./store.js";
+import { toCsv, toJson } from "./results.js";
+import { forgetJob, loadApiKey, loadJob, storeApiKey, storeJob } from "./store.js";
+import { addStep } from "./table.js";
+import * as view from "./view.js";
 
-const FALLBACK_AFTER_MS = 4000; // no `start` by then: a buffering proxy holds the stream
 const SAVE_EVERY_MS = 300;
-const POLL_RETRY_MS = 2000;
-const POLL_MAX_RETRIES = 60;
 
-const $ = (id) => document.getElementById(id);
-const ui = {
-  start: $("start"), offer: $("resume-offer"), offerText: $("resume-text"),
-  run: $("run"), title: $("run-title"), badge: $("badge"), bar: $("bar"),
-  progress: $("progress-text"), elapsed: $("elapsed"), eta: $("eta"), failed: $("failed"),
-  notice: $("notice"), stop: $("stop"), cont: $("continue"),
-  table: $("results"), head: document.querySelector("#results thead tr"),
-  body: document.querySelector("#results tbody"),
-};
-
-// {job, id, kind, params, total, events_url, steps_url, cursor, steps: Map, startedAt,
-//  endedAt, status: running | stopped | finished | failed}
+// {job, id, kind, title, params, total, events_url, steps_url, cursor, steps: Map,
+//  startedAt, endedAt, status: running | stopped | finished | failed}
 let job = null;
-let source = null; // the open EventSource
-let poller = null; // the AbortController of the fallback loop
-let fallbackTimer = 0;
+let connection = null;
 let saveTimer = 0;
-let failedCount = 0;
 let session = { at: 0, steps: 0 }; // arrivals since this page connected, for the ETA
-
-// ---------- keeping the job ----------
+const startButton = document.getElementById("start");
 
 function sortedSteps() {
   return [...job.steps.values()].sort((a, b) => a.index - b.index);
@@ -48,109 +34,92 @@ function save(now = false) {
   clearTimeout(saveTimer);
   saveTimer = 0;
   if (job && !storeJob(job, sortedSteps())) {
-    notice("The results are too big to keep in this browser: a reload could not resume.");
+    view.notice("The results are too big to keep in this browser: a reload could not resume.");
   }
+}
+
+function errorOf(body, fallback) {
+  return (body && body.error && body.error.message) || fallback;
 }
 
 // ---------- starting ----------
 
-function errorOf(body, fallback) {
-  return (body && body.error && body.error.message) || fallback;
+async function postJob(kind, params) {
+  const typed = form.typedKey();
+  if (typed) storeApiKey(typed);
+  const key = loadApiKey();
+  const response = await fetch("api/jobs", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify({ kind, params }),
+  });
+  return { response, key, body: await response.json().catch(() => ({})) };
 }
 
 async function startJob(event) {
   event.preventDefault();
   form.clearErrors();
   const kind = form.selectedKind();
-  ui.start.disabled = true;
+  if (!kind) return;
+  startButton.disabled = true;
   try {
-    const response = await fetch("api/jobs", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ kind, params: form.readParams(kind) }),
-    });
-    const body = await response.json().catch(() => ({}));
+    const { response, key, body } = await postJob(kind.name, form.readParams());
+    if (response.status === 401) return form.askForKey(Boolean(key));
     if (!response.ok) {
       form.showFormError(errorOf(body, `The server answered ${response.status}.`));
       if (response.status === 422) form.showDetail(body.error && body.error.detail);
       return;
     }
+    form.keyAccepted();
     stopWork();
-    ui.offer.hidden = true;
-    job = { ...body, cursor: null, steps: new Map(), startedAt: Date.now(), status: "running" };
+    view.hideOffer();
+    job = { ...body, title: kind.title, cursor: null, steps: new Map(), startedAt: Date.now(), status: "running" };
     save(true);
-    renderAll();
-    ui.run.focus();
+    view.showJob(job, []);
+    view.focusJob();
     connect();
   } catch (err) {
     form.showFormError("Could not reach the server. Check the connection and try again.");
   } finally {
-    ui.start.disabled = false;
+    startButton.disabled = false;
   }
 }
 
-// ---------- the stream ----------
+// ---------- following the job ----------
 
-function relative(path) {
-  return path.replace(/^\//, ""); // the API's paths are from the service's root, like the page
-}
-
-function connect() {
+function connect(fallBackBecause = "") {
   stopWork();
   job.status = "running";
   job.endedAt = null;
   session = { at: Date.now(), steps: 0 };
-  // EventSource sends Last-Event-ID only on its own reconnects; a fresh one
-  // (after a reload) passes the saved cursor in the query.
-  const url = job.cursor
-    ? `${job.events_url}?last_event_id=${encodeURIComponent(job.cursor)}`
-    : job.events_url;
-  setBadge("connecting", "Connecting…");
-  setRunning(true);
-  let started = false;
-  const es = new EventSource(relative(url));
-  source = es;
-  fallbackTimer = setTimeout(() => {
-    if (!started && source === es) {
-      fallBack("The stream sent nothing for a few seconds (a proxy on the way holds it back).");
-    }
-  }, FALLBACK_AFTER_MS);
-  for (const type of ["start", "step", "done"]) {
-    es.addEventListener(type, (e) => {
-      started = true;
-      clearTimeout(fallbackTimer);
-      handle(type, JSON.parse(e.data), e.lastEventId);
-    });
-  }
-  es.addEventListener("error", (e) => {
-    if (source !== es) return;
-    if (e.data) {
-      handle("error", JSON.parse(e.data), e.lastEventId); // the job's own `error` event
-    } else if (!started) {
-      fallBack("The stream could not be opened.");
-    } else if (es.readyState === EventSource.CONNECTING) {
-      // EventSource retries by itself, sending the newest cursor as Last-Event-ID.
-      setBadge("reconnecting", "Reconnecting…");
-      notice(`The connection dropped after step ${job.steps.size}; reconnecting…`);
-    } else {
-      closed();
-    }
+  view.setRunning(job, true);
+  connection = new Connection({ events: job.events_url, steps: job.steps_url }, job.cursor, {
+    event: handle,
+    cursor: (id) => {
+      job.cursor = id;
+      save();
+    },
+    state: changed,
   });
+  if (fallBackBecause) connection.batches(fallBackBecause);
+  else connection.stream();
 }
 
-function handle(type, data, id) {
-  if (id) job.cursor = id;
+function handle(type, data) {
   if (type === "start") {
     job.total = data.total;
     if (data.resumed) {
-      setBadge("resumed", `Resumed at step ${data.next + 1}`);
-      notice(`Reconnected: the job goes on from step ${data.next + 1}; nothing was lost.`);
+      view.setBadge("resumed", `Resumed at step ${data.next + 1}`);
+      view.notice(`Reconnected: the job goes on from step ${data.next + 1}; nothing was lost.`);
     } else {
-      setBadge("live", "Live");
-      notice("");
+      view.setBadge("live", "Live");
+      view.notice("");
     }
+  } else if (type === "progress") {
+    if (!job.steps.has(data.index)) view.showStepProgress(data);
+    return;
   } else if (type === "step") {
-    addStep(data);
+    arrived(data);
   } else if (type === "done") {
     finish("finished", `Finished: ${data.ok} ok, ${data.failed} failed.`);
   } else if (type === "error") {
@@ -159,38 +128,57 @@ function handle(type, data, id) {
   save(type !== "step");
 }
 
-function addStep(data) {
+function arrived(data) {
+  view.showStepProgress(null);
   if (job.steps.has(data.index)) return; // each step once, whatever the reconnects
   const step = { index: data.index, ok: data.ok, result: data.result, elapsed_ms: data.elapsed_ms };
   job.steps.set(step.index, step);
   session.steps += 1;
-  insertRow(step);
-  renderProgress();
+  addStep(step, sortedSteps);
+  view.showProgress(job, session);
+}
+
+function changed(state, detail) {
+  if (state === "connecting") view.setBadge("connecting", "Connecting…");
+  else if (state === "reconnecting") {
+    view.setBadge("reconnecting", "Reconnecting…");
+    view.notice(`The connection dropped after step ${job.steps.size}; reconnecting…`);
+  } else if (state === "fallback") {
+    view.setBadge("fallback", "Fallback: batches");
+    if (detail) view.notice(`${detail} Switched to fetching steps in batches.`);
+  } else if (state === "closed") closed();
+  else if (state === "refused") refused(detail);
+  else if (state === "unreachable") finish("failed", "The server cannot be reached.");
+  else if (state === "ended" && job.status === "running") finish("finished", "Finished.");
 }
 
 function finish(state, text) {
   stopWork();
   job.status = state;
   job.endedAt = Date.now();
-  setBadge(state, state === "finished" ? "Finished" : "Failed");
-  notice(text);
-  setRunning(false);
-  renderProgress();
+  view.setBadge(state, state === "finished" ? "Finished" : "Failed");
+  view.notice(text);
+  view.setRunning(job, false);
+  view.showStepProgress(null);
+  view.showProgress(job, session);
   save(true);
 }
 
 // The stream closed for good without `done`: a 204 (the job had finished) or
 // a refused request. Find out which and say it in words.
 async function closed() {
-  stopWork();
   if (job.steps.size >= job.total) return finish("finished", "Finished.");
-  if (!(await tokenProblem())) fallBack("The stream was refused.");
+  if (!(await tokenProblem())) connect("The stream was refused.");
+}
+
+async function refused(body) {
+  if (!(await tokenProblem())) finish("failed", errorOf(body, "The server refused the batch."));
 }
 
 async function tokenProblem() {
   let response;
   try {
-    response = await fetch(`api/jobs/${job.job}`);
+    response = await fetch(`api/jobs/${encodeURIComponent(job.job)}`);
   } catch (err) {
     return false;
   }
@@ -205,136 +193,20 @@ async function tokenProblem() {
   return true;
 }
 
-// ---------- the JSON fallback: the same events, one batch per request ----------
-
-async function fallBack(reason) {
-  stopWork();
-  setRunning(true);
-  setBadge("fallback", "Fallback: batches");
-  notice(`${reason} Switched to fetching steps in batches.`);
-  const controller = new AbortController();
-  poller = controller;
-  let failures = 0;
-  while (poller === controller) {
-    let response;
-    try {
-      response = await fetch(relative(job.steps_url), {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(job.cursor ? { cursor: job.cursor } : {}),
-        signal: controller.signal,
-      });
-    } catch (err) {
-      if (poller !== controller) return;
-      if (++failures > POLL_MAX_RETRIES) return finish("failed", "The server cannot be reached.");
-      setBadge("reconnecting", "Reconnecting…");
-      await new Promise((resolve) => setTimeout(resolve, POLL_RETRY_MS));
-      continue;
-    }
-    if (poller !== controller) return;
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      if (!(await tokenProblem())) finish("failed", errorOf(body, `HTTP ${response.status}`));
-      return;
-    }
-    failures = 0;
-    setBadge("fallback", "Fallback: batches");
-    for (const e of body.events) handle(e.event, e.data, e.id);
-    if (body.cursor) job.cursor = body.cursor;
-    if (body.done && job.status === "running") finish("finished", "Finished.");
-  }
-}
-
 function stopWork() {
-  clearTimeout(fallbackTimer);
-  if (source) source.close();
-  source = null;
-  if (poller) poller.abort();
-  poller = null;
+  if (connection) connection.close();
+  connection = null;
 }
 
 function stopJob() {
   stopWork();
   job.status = "stopped";
   job.endedAt = Date.now();
-  setBadge("stopped", "Stopped");
-  notice(`Stopped after ${job.steps.size} of ${job.total} steps. Continue at any time.`);
-  setRunning(false);
+  view.setBadge("stopped", "Stopped");
+  view.notice(`Stopped after ${job.steps.size} of ${job.total} steps. Continue at any time.`);
+  view.setRunning(job, false);
+  view.showStepProgress(null);
   save(true);
-}
-
-// ---------- the view ----------
-
-function renderAll() {
-  ui.run.hidden = false;
-  ui.title.textContent = job.kind === "scrape" ? "Scrape" : "Sleep demo";
-  ui.table.dataset.kind = job.kind;
-  ui.head.replaceChildren(...(COLUMNS[job.kind] || COLUMNS.sleep).map((name) => {
-    const th = document.createElement("th");
-    th.scope = "col";
-    th.textContent = name;
-    return th;
-  }));
-  ui.body.replaceChildren();
-  failedCount = 0;
-  for (const step of sortedSteps()) insertRow(step);
-  renderProgress();
-}
-
-function insertRow(step) {
-  const last = ui.body.lastElementChild;
-  const before = !last || Number(last.dataset.index) < step.index
-    ? null // the usual case: steps arrive in order
-    : [...ui.body.children].find((r) => Number(r.dataset.index) > step.index);
-  ui.body.insertBefore(rowFor(job.kind, step), before || null);
-  failedCount += step.ok ? 0 : 1;
-}
-
-function renderProgress() {
-  ui.bar.max = Math.max(job.total, 1);
-  ui.bar.value = job.steps.size;
-  ui.progress.textContent = `Step ${job.steps.size} of ${job.total}`;
-  ui.failed.textContent = String(failedCount);
-  tick();
-}
-
-function tick() {
-  if (!job) return;
-  ui.elapsed.textContent = formatDuration((job.endedAt || Date.now()) - job.startedAt);
-  const left = job.total - job.steps.size;
-  if (left <= 0 || job.status !== "running") {
-    ui.eta.textContent = left <= 0 ? "0:00" : "–";
-  } else if (session.steps > 0) {
-    ui.eta.textContent = formatDuration(((Date.now() - session.at) / session.steps) * left);
-  } else {
-    ui.eta.textContent = "estimating…";
-  }
-}
-
-function setBadge(state, text) {
-  ui.badge.dataset.state = state;
-  ui.badge.textContent = text;
-}
-
-function setRunning(running) {
-  ui.stop.hidden = !running;
-  ui.cont.hidden = running || ["finished", "failed"].includes(job.status);
-}
-
-function notice(text) {
-  ui.notice.hidden = !text;
-  ui.notice.textContent = text;
-}
-
-function download(text, type, extension) {
-  if (!job) return;
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([text], { type }));
-  link.download = `stepstream-${job.kind}-${job.id || "job"}.${extension}`;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
 // ---------- wiring ----------
@@ -342,44 +214,52 @@ function download(text, type, extension) {
 function showSaved(saved) {
   job = saved;
   job.endedAt = job.endedAt || Date.now();
-  renderAll();
-  setRunning(false);
+  view.showJob(job, sortedSteps());
+  view.showProgress(job, session);
+  view.setRunning(job, false);
   if (job.status === "finished" || job.status === "failed") {
-    setBadge(job.status, job.status === "finished" ? "Finished" : "Failed");
+    view.setBadge(job.status, job.status === "finished" ? "Finished" : "Failed");
     return;
   }
-  setBadge("paused", "Paused");
-  ui.cont.hidden = true; // the offer has its own Continue
-  ui.offer.hidden = false;
-  ui.offerText.textContent = `A ${job.kind} job stopped at step ${job.steps.size} of ${job.total}.`
-    + " Its results so far are below; continue it from where it stopped.";
+  view.setBadge("paused", "Paused");
+  view.offerResume(job);
+}
+
+async function learnKinds() {
+  try {
+    const response = await fetch("api/kinds");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    form.showKinds((await response.json()).kinds);
+  } catch (err) {
+    form.showFormError(`Could not learn this server's job kinds (${err.message}). Reload to try again.`);
+    startButton.disabled = true;
+  }
+}
+
+function fileName(extension) {
+  return `stepstream-${job.kind}-${job.id || "job"}.${extension}`;
 }
 
 function init() {
-  for (const radio of document.querySelectorAll("input[name=kind]")) {
-    radio.addEventListener("change", form.showKind);
-  }
-  form.showKind();
-  $("job-form").addEventListener("submit", startJob);
-  ui.stop.addEventListener("click", stopJob);
-  const resume = () => {
-    ui.offer.hidden = true;
+  const on = (id, type, listener) => document.getElementById(id).addEventListener(type, listener);
+  on("job-form", "submit", startJob);
+  on("stop", "click", stopJob);
+  on("continue", "click", () => connect());
+  on("resume-continue", "click", () => {
+    view.hideOffer();
     connect();
-  };
-  ui.cont.addEventListener("click", resume);
-  $("resume-continue").addEventListener("click", resume);
-  $("resume-discard").addEventListener("click", () => {
+  });
+  on("resume-discard", "click", () => {
     forgetJob();
     job = null;
-    ui.offer.hidden = true;
-    ui.run.hidden = true;
+    view.hideJob();
   });
-  $("download-json").addEventListener("click", () =>
-    download(toJson(job, sortedSteps()), "application/json", "json"));
-  $("download-csv").addEventListener("click", () =>
-    download(toCsv(sortedSteps()), "text/csv", "csv"));
+  on("download-json", "click", () =>
+    view.download(fileName("json"), toJson(job, sortedSteps()), "application/json"));
+  on("download-csv", "click", () => view.download(fileName("csv"), toCsv(sortedSteps()), "text/csv"));
   window.addEventListener("pagehide", () => save(true));
-  setInterval(tick, 500);
+  setInterval(() => job && view.showProgress(job, session), 500);
+  learnKinds();
   const saved = loadJob();
   if (saved) showSaved(saved);
 }

@@ -1,17 +1,8 @@
 // Numbers as a person reads them.
 
-export function plural(n, one, many = `${one}s`) {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 export function formatMs(ms) {
   if (ms == null) return "–";
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-export function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  return n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`;
 }
 
 export function formatDuration(ms) {

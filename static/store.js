@@ -27,3 +27,14 @@ export function storeJob(job, steps) {
 export function forgetJob() {
   localStorage.removeItem(KEY);
 }
+
+// The API key this tab was given after a 401: sessionStorage, so it leaves with the tab.
+const KEY_SLOT = "stepstream.apiKey";
+
+export function loadApiKey() {
+  return sessionStorage.getItem(KEY_SLOT) || "";
+}
+
+export function storeApiKey(key) {
+  sessionStorage.setItem(KEY_SLOT, key);
+}

@@ -1,17 +1,43 @@
-"""Drive the page in a real Chromium: the few actions and reads every page test needs."""
+"""Drive the page in a real Chromium: the fixtures, actions and reads every page test needs.
+
+Page test modules import its fixtures (``browser_fixture``, ``page_fixture``) to use
+``browser`` and ``page``.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(name="page")
+def page_fixture(browser: Browser) -> Iterator[Page]:
+    """A fresh profile per test (its own localStorage); fails the test on any script error."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1000, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert errors == []
 
 
 def start_sleep(page: Page, steps: int | str, wait: float | str) -> None:

@@ -46,8 +46,10 @@ class Server:
         log_path: Path | None = None,
         app: str = "app.main:app",
         health_path: str = "/healthz",
+        python: Path | str = sys.executable,
     ) -> None:
         self.app = app
+        self.python = str(python)  # another virtualenv's, to serve what is installed there
         self.health_path = health_path
         self.host = host
         self.port = port or free_port(host)
@@ -65,7 +67,7 @@ class Server:
         return f"http://{host}:{self.port}"
 
     def start(self, timeout: float = 20) -> Server:
-        command = [sys.executable, "-m", "uvicorn", self.app]
+        command = [self.python, "-m", "uvicorn", self.app]
         command += ["--host", self.host, "--port", str(self.port), "--no-access-log"]
         command += ["--timeout-graceful-shutdown", "10"]
         env = {**os.environ, **self.env}

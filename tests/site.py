@@ -12,11 +12,16 @@ import functools
 import gzip
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+import brotli
+import zstandard
+
+from tests.corpus import PAGES
 from tests.threaded_http import QuietHandler, ThreadedHTTPServer
 
 ROBOTS = "User-agent: *\nDisallow: /private\n"
@@ -40,6 +45,16 @@ def page_html(n: int) -> bytes:
         f'<a href="https://example.org/x">out</a> <a href="mailto:me@example.org">mail</a>'
         f"</body></html>"
     ).encode()
+
+
+COMPRESSORS = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "raw-deflate": lambda data: zlib.compress(data)[2:-4],
+    "br": brotli.compress,
+    "zstd": zstandard.compress,
+}
+"""Content-Encoding (``raw-deflate`` is sent as ``deflate``, as some servers do) → how."""
 
 
 @functools.cache
@@ -126,6 +141,29 @@ class Site:
             _send(handler, 200, b"<p>" + b"x" * int(query.get("bytes", "2000000")) + b"</p>")
         elif path == "/bomb":
             _send(handler, 200, self._bomb, "text/html", {"Content-Encoding": "gzip"})
+        elif path.startswith("/corpus/"):
+            page = PAGES[path.removeprefix("/corpus/")]
+            _send(handler, 200, page.body(), page.content_type)
+        elif path.startswith("/encoded/"):
+            scheme = path.removeprefix("/encoded/")
+            body = COMPRESSORS[scheme](page_html(3) * 20)
+            if "cut" in query:
+                body = body[: len(body) // 2]
+            _send(handler, 200, body, headers={"Content-Encoding": scheme.removeprefix("raw-")})
+        elif path == "/cut":
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html")
+            handler.send_header("Content-Length", "10071")
+            handler.end_headers()
+            handler.wfile.write(page_html(4)[:14])
+            handler.close_connection = True
+        elif path == "/typed":
+            body = query.get("body", "<p>typed</p>").encode()
+            _send(handler, 200, body, query.get("type"))
+        elif path == "/deep":
+            levels = int(query.get("levels", "5000"))
+            body = f"<html><body>{'<div>' * levels}x{'</div>' * levels}</body></html>".encode()
+            _send(handler, 200, body, query.get("type", "text/html"))
         elif path == "/data.json":
             _send(handler, 200, b'{"not": "html"}', "application/json")
         elif path.startswith("/redirect/"):
@@ -142,11 +180,13 @@ def _send(
     handler: BaseHTTPRequestHandler,
     status: int,
     body: bytes,
-    content_type: str = "text/html; charset=utf-8",
+    content_type: str | None = "text/html; charset=utf-8",
     headers: dict[str, str] | None = None,
 ) -> None:
+    """One answer; ``content_type`` None sends no Content-Type at all."""
     handler.send_response(status)
-    handler.send_header("Content-Type", content_type)
+    if content_type is not None:
+        handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(body)))
     for name, value in (headers or {}).items():
         handler.send_header(name, value)

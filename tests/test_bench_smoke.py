@@ -48,6 +48,7 @@ def test_quick_bench_prints_its_tables() -> None:
         "pacing",
         "requests",
         "cursor bytes",
+        "scrape: CPU",
         "`builtins.coroutine`",
     ):
         assert name in measures

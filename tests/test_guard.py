@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.scrape.guard import embedded_ipv4, is_localhost_name, literal_address, refusal
+from app.scrape.guard import IPAddress, embedded_ipv4, is_localhost_name, literal_address, refusal
 
 REFUSED = [
     "127.0.0.1",
@@ -44,8 +48,44 @@ REFUSED = [
     "2002:7f00:1::",
     "2001:db8::1",
     "::ffff:93.184.216.34",  # a name whose AAAA is IPv4-mapped is odd enough to refuse
+    # Accepted by Python 3.11.7's own tables (issue 14):
+    "fec0::1",
+    "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "3fff::1",
+    "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "192.0.0.9",
+    "192.0.0.10",
+    "192.0.0.100",
+    "192.0.0.255",
+    "168.63.129.16",
+    # ... and the same carried inside IPv6
+    "::ffff:168.63.129.16",
+    "64:ff9b::a83f:8110",
+    "2002:a83f:8110::1",
+    "64:ff9b::c000:9",
+    "2002:c000:aa::1",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "5f00::1",
+    "100:0:0:1::1",
 ]
-ALLOWED = ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001::200e"]
+ALLOWED = [
+    "93.184.216.34",
+    "8.8.8.8",
+    "2606:4700:4700::1111",
+    "2a00:1450:4001::200e",
+    "192.31.196.1",  # AS112, globally reachable
+    "192.52.193.1",  # AMT, globally reachable
+    "64:ff9b::808:808",  # 8.8.8.8 through NAT64
+    "2002:808:808::1",  # 8.8.8.8 through 6to4
+]
+METADATA = [
+    "169.254.169.254",
+    "169.254.170.2",
+    "168.63.129.16",
+    "100.100.100.200",
+    "192.0.0.192",
+    "fd00:ec2::254",
+]
 
 
 @pytest.mark.parametrize("address", REFUSED)
@@ -58,8 +98,13 @@ def test_public_addresses_are_allowed(address: str) -> None:
     assert refusal(ipaddress.ip_address(address)) is None
 
 
-def test_metadata_address_is_named() -> None:
-    assert refusal(ipaddress.ip_address("169.254.169.254")) == "cloud metadata"
+@pytest.mark.parametrize("address", METADATA)
+def test_metadata_addresses_are_named(address: str) -> None:
+    """Azure's WireServer 168.63.129.16 is a public address: only the list refuses it."""
+    assert refusal(ipaddress.ip_address(address)) == "cloud metadata"
+    mapped = ipaddress.IPv6Address(f"::ffff:{address}") if "." in address else None
+    if mapped is not None:
+        assert refusal(mapped) is not None
 
 
 def test_allow_nets_open_exactly_their_net() -> None:
@@ -154,3 +199,99 @@ def test_private_nets_are_refused_throughout(net: str) -> None:
     network = ipaddress.ip_network(net)
     for address in (network[0], network[1], network[-1], network[network.num_addresses // 2]):
         assert refusal(address) is not None
+
+
+REGISTRIES = Path(__file__).parent / "data"
+STRICTER = [ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("2001::/23")]
+"""IETF protocol assignment blocks, refused whole whatever a more specific entry says."""
+_FOOTNOTE = re.compile(r"\s*\[\d+\]")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One block of an IANA special-purpose registry, as published."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    name: str
+    reachable: str  # "True", "False", "N/A", or "" for a terminated entry
+    terminated: bool
+
+
+def registry_entries() -> list[Entry]:
+    entries = []
+    for name in ("iana-ipv4-special-registry-1.csv", "iana-ipv6-special-registry-1.csv"):
+        with (REGISTRIES / name).open(newline="") as file:
+            for row in csv.DictReader(file):
+                reachable = _FOOTNOTE.sub("", row["Globally Reachable"]).strip()
+                for block in _FOOTNOTE.sub("", row["Address Block"]).split(","):
+                    network = ipaddress.ip_network(block.strip())
+                    terminated = row["Termination Date"] != "N/A"
+                    entries.append(Entry(network, row["Name"], reachable, terminated))
+    return entries
+
+
+ENTRIES = registry_entries()
+
+
+def samples(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[IPAddress]:
+    size = network.num_addresses
+    return [network[i] for i in sorted({0, 1 % size, size // 2, size - 1})]
+
+
+def registry_says_refused(address: IPAddress) -> bool:
+    """The registry's answer: its most specific entry holding ``address`` decides."""
+    entry = max(
+        (entry for entry in ENTRIES if address in entry.network),
+        key=lambda entry: entry.network.prefixlen,
+    )
+    if entry.terminated or entry.reachable == "False":
+        return True
+    inner = embedded_ipv4(address)
+    return inner is not None and refusal(inner) is not None
+
+
+def test_the_registries_are_complete() -> None:
+    """The copies in tests/data hold every entry IANA publishes (checked 2025-04)."""
+    v4 = [entry for entry in ENTRIES if entry.network.version == 4]
+    v6 = [entry for entry in ENTRIES if entry.network.version == 6]
+    assert (len(v4), len(v6)) == (26, 25)
+    assert {"3fff::/20", "192.0.0.0/24", "fc00::/7"} <= {str(entry.network) for entry in ENTRIES}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: str(entry.network))
+def test_every_registry_entry_is_decided_as_the_registry_says(entry: Entry) -> None:
+    """Pins the guard to IANA's special-purpose registries, not to the running Python's
+    ``ipaddress`` tables (3.11.7 accepts 3fff::/20 and 192.0.0.0/24 outside /29)."""
+    for address in samples(entry.network):
+        expected = registry_says_refused(address) or any(address in net for net in STRICTER)
+        assert (refusal(address) is not None) is expected, address
+
+
+_IPADDRESS_TABLES = (
+    "is_private",
+    "is_global",
+    "is_reserved",
+    "is_loopback",
+    "is_link_local",
+    "is_multicast",
+    "is_unspecified",
+    "is_site_local",
+)
+
+
+def test_the_decision_never_reads_pythons_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same decision on every Python: ``ipaddress``'s flags are never consulted."""
+
+    def consulted(self: object) -> bool:
+        raise AssertionError("the guard read an ipaddress table")
+
+    for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
+        for flag in _IPADDRESS_TABLES:
+            if hasattr(cls, flag):
+                monkeypatch.setattr(cls, flag, property(consulted))
+    for text in [*REFUSED, *ALLOWED]:
+        address = ipaddress.ip_address(text)
+        assert (refusal(address) is None) is (text in ALLOWED)
+    for entry in ENTRIES:
+        for address in samples(entry.network):
+            refusal(address)

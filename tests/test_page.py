@@ -9,14 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     badge_state,
+    browser_fixture,  # noqa: F401  (a fixture)
     download_csv,
     download_json,
+    page_fixture,  # noqa: F401  (a fixture)
     row_indexes,
     start_sleep,
     wait_at_least_rows,
@@ -29,26 +29,6 @@ from tests.threaded_http import ThreadedHTTPServer
 pytestmark = pytest.mark.browser
 
 FAST = {"STEPSTREAM_HEARTBEAT": "1"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh profile per test (its own localStorage); fails the test on any script error."""
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1000, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == []
 
 
 def test_sleep_job_runs_to_the_end(server: Server, page: Page, output_dir: Path) -> None:
@@ -128,8 +108,8 @@ def test_invalid_params_are_shown_next_to_their_field(server: Server, page: Page
     page.get_by_label("Seconds per step").fill("-1")
     page.keyboard.press("Enter")
     expect(page.get_by_label("Steps")).to_be_focused()
-    expect(page.locator("#steps-error")).to_contain_text("greater than or equal to 1")
-    expect(page.locator("#wait-error")).to_contain_text("greater than or equal to 0")
+    expect(page.locator("#param-steps-error")).to_contain_text("greater than or equal to 1")
+    expect(page.locator("#param-wait-error")).to_contain_text("greater than or equal to 0")
     expect(page.get_by_label("Steps")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#run")).to_be_hidden()
 
@@ -179,19 +159,21 @@ def test_scrape_of_a_local_site_shows_the_failing_url(
     }
     with Server(env, log_path=output_dir / "server.log") as server:
         page.goto(server.url)
-        page.get_by_label("Scrape pages").check()
-        page.get_by_label("Delay between requests to one site (seconds)").fill("0.1")
-        page.get_by_label("URLs, one per line").fill(f"{site}/a.html\nnot a url")
+        page.get_by_label("Scrape", exact=True).check()
+        page.get_by_label("Delay").fill("0.1")
+        page.get_by_label("URLs").fill(f"{site}/a.html\nnot a url")
         page.get_by_role("button", name="Start").click()
-        expect(page.locator("#urls-error")).to_contain_text("Line 2:")
+        expect(page.locator("#param-urls-error")).to_contain_text("Line 2:")
         urls = [f"{site}/a.html", f"{site}/missing.html", f"{site}/b.html"]
-        page.get_by_label("URLs, one per line").fill("\n".join(urls))
+        page.get_by_label("URLs").fill("\n".join(urls))
         page.get_by_role("button", name="Start").click()
         badge_state(page, "finished", 20)
         wait_rows(page, 3, 1)
         page.screenshot(path=output_dir / "scrape.png", full_page=True)
     rows = page.locator("#results tbody tr")
     expect(rows.nth(0)).to_contain_text("Page A")
+    link = rows.nth(0).locator("td[data-column=url] a")
+    expect(link).to_have_attribute("href", f"{site}/a.html")
     expect(rows.nth(1)).to_have_attribute("data-ok", "false")
     expect(rows.nth(1)).to_contain_text("404")
     expect(rows.nth(2)).to_contain_text("Page B")

@@ -65,8 +65,10 @@ async def test_scrape_over_sse_with_heartbeats_during_a_slow_page(
                 assert response.status_code == 200
                 async for event in read_events(response):
                     events.append((time.time(), event))
-    named = [event for _, event in events if not event.is_heartbeat]
+    named = [event for _, event in events if not (event.is_heartbeat or event.is_checkpoint)]
     assert [event.event for event in named] == ["start", "step", "step", "step", "done"]
+    checkpoints = [event for _, event in events if event.is_checkpoint]
+    assert len(checkpoints) == 4, "one before each request: robots.txt and three pages"
     steps = [event.json for event in named if event.event == "step"]
     assert [step["ok"] for step in steps] == [True, True, True]
     first, slow, data = (step["result"] for step in steps)
@@ -181,3 +183,44 @@ async def test_a_refused_one_liner_is_a_422_before_the_stream(checking_server: S
         )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_a_kill_after_the_request_left_never_lets_a_resume_fire_early(
+    site: Site, output_dir: Path
+) -> None:
+    """The step books the host's window in a checkpoint cursor (an ``id:`` alone)
+    before its request goes out. Killed while that request is in flight, the job
+    resumes on another replica from the checkpoint and waits the window out: the
+    site never sees two requests closer than ``delay`` (before, the previous
+    cursor let the other replica fire at once)."""
+    delay = 2.0
+    url = "/api/scrape/events?" + "&".join(
+        [
+            f"url={site.url}/slow?seconds=3",
+            f"url={site.url}/page/2",
+            f"delay={delay}",
+            "robots=false",
+        ]
+    )
+    log = output_dir / "server.log"
+    first = Server(SCRAPE_ENV, log_path=log).start()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            last_id = None
+            with anyio.fail_after(15):
+                async with client.stream("GET", first.url + url) as response:
+                    async for event in read_events(response):
+                        last_id = event.id or last_id
+                        if event.is_checkpoint:
+                            while not site.paths():
+                                await anyio.sleep(0.01)  # the request reached the site
+                            first.kill()
+                            break
+            with Server(SCRAPE_ENV, log_path=log) as second:
+                _, after = await collect(client, second.url + url, last_event_id=last_id)
+    finally:
+        first.stop()
+    assert last_id is not None and steps_of(after) == [0, 1]
+    assert site.paths()[:2] == ["/slow?seconds=3", "/slow?seconds=3"]
+    gaps = record_gaps(output_dir, site, delay)
+    assert min(gaps) >= delay

@@ -5,7 +5,8 @@ Exception tree::
     ClientError                 anything the client gives up on
     ├── ApiError                the server answered with an error body
     │   ├── InvalidParamsError  422  detail: one entry per field
-    │   └── TokenError          400 invalid_token, 410 token_expired
+    │   ├── TokenError          400 invalid_token, 410 token_expired
+    │   └── Unauthorized        401  no API key, or not one the server knows
     ├── JobError                the stream ended with ``event: error``
     └── Unreachable             no answer for longer than the give-up time
 
@@ -50,6 +51,10 @@ class TokenError(ApiError):
     pass
 
 
+class Unauthorized(ApiError):
+    pass
+
+
 class JobError(ClientError):
     def __init__(self, code: str, message: str, *, job: str | None, cursor: str | None):
         super().__init__(f"{code}: {message}", job=job, cursor=cursor)
@@ -60,7 +65,9 @@ class Unreachable(ClientError):
     pass
 
 
-def api_error(response_status: int, body: Any, *, job: str | None, cursor: str | None) -> ApiError:
+def api_error(
+    response_status: int, body: Any, *, job: str | None = None, cursor: str | None = None
+) -> ApiError:
     """The error for a refused request, from our JSON error body (or whatever came instead)."""
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
@@ -71,6 +78,8 @@ def api_error(response_status: int, body: Any, *, job: str | None, cursor: str |
     kind: type[ApiError] = ApiError
     if response_status == 422:
         kind = InvalidParamsError
+    elif response_status == 401:
+        kind = Unauthorized
     elif response_status == 410 or code in ("invalid_token", "token_expired"):
         kind = TokenError
     return kind(response_status, code, message, detail, job=job, cursor=cursor)

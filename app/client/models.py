@@ -1,4 +1,5 @@
-"""What the client hands out: typed steps, the job it follows, and the end summary."""
+"""What the client hands out: typed steps and progress, the job it follows, the end
+summary, and the kinds a server runs."""
 
 from __future__ import annotations
 
@@ -36,6 +37,46 @@ class StepResult:
             "result": self.result,
             "elapsed_ms": self.elapsed_ms,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A report from inside the step at ``index``: not a step, and no resume point."""
+
+    index: int
+    message: str | None
+    fraction: float | None
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> Progress:
+        fraction = data.get("fraction")
+        message = data.get("message")
+        return cls(
+            index=int(data["index"]),
+            message=None if message is None else str(message),
+            fraction=None if fraction is None else float(fraction),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KindInfo:
+    """A kind as ``GET /api/kinds`` describes it; ``params`` is its JSON Schema."""
+
+    name: str
+    title: str
+    description: str
+    params: dict[str, Any]
+    aliases: dict[str, str]
+
+    @classmethod
+    def from_answer(cls, data: dict[str, Any]) -> KindInfo:
+        return cls(
+            name=str(data["name"]),
+            title=str(data.get("title") or data["name"]),
+            description=str(data.get("description") or ""),
+            params=dict(data.get("params") or {}),
+            aliases={str(k): str(v) for k, v in (data.get("aliases") or {}).items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,100 +1,166 @@
-"""A job kind's declared params as command-line options, so a new kind needs no CLI code.
+"""A kind's params, as the server's ``GET /api/kinds`` describes them, as command-line options.
 
-Every field of the kind's ``params_model`` becomes ``--field-name`` (and its
-one-liner query aliases too); a list field takes several values, and when a
-kind has exactly one list field, positional arguments go to it
-(``stepstream run scrape URL URL``). Values go to the server as typed, and
-its validation (a 422, field by field) is the one source of truth.
+Each property of the kind's JSON Schema becomes ``--name`` (and its one-liner
+aliases ``--alias``), typed by the schema: integers, numbers, strings,
+booleans (``--flag/--no-flag``), enums (choices), lists (several values; a
+kind's only list param also takes positional arguments), anything else one
+JSON value. Titles, descriptions, defaults and limits show in ``--help``, but
+only the values given are sent: the server fills in the rest, and its
+validation (a 422, field by field) is the one source of truth.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import types
+import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union, get_args, get_origin
+from typing import Any
 
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-
-from app.jobs import JobKind
-from app.jobs.loading import load_kinds as load_server_kinds
-from app.settings import Settings
+from app.client.models import KindInfo
 
 PARAM_PREFIX = "param:"
 POSITIONAL_PREFIX = "positional:"
+LIMITS = {
+    "minimum": ">=",
+    "exclusiveMinimum": ">",
+    "maximum": "<=",
+    "exclusiveMaximum": "<",
+    "minItems": "items >=",
+    "maxItems": "items <=",
+}
 
 
 @dataclass(frozen=True, slots=True)
-class KindOptions:
+class Param:
+    """One property of a params schema, with ``$ref`` and ``X | None`` resolved away."""
+
     name: str
-    params_model: type[BaseModel]
-    query_aliases: dict[str, str]
+    schema: dict[str, Any]
+    required: bool
 
     @property
-    def list_fields(self) -> list[str]:
-        fields = self.params_model.model_fields
-        return [name for name, field in fields.items() if _is_list(field.annotation)]
+    def is_list(self) -> bool:
+        return self.schema.get("type") == "array"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
-def load_kinds() -> list[KindOptions]:
-    """The server's kinds, read for their declarations only; whatever they hold is closed."""
-    kinds = load_server_kinds(Settings())
-    try:
-        return [
-            KindOptions(name, kind.params_model, dict(kind.query_aliases))
-            for name, kind in sorted(kinds.items())
-        ]
-    finally:
-        asyncio.run(_close(list(kinds.values())))
+def params_of(kind: KindInfo) -> list[Param]:
+    schema = kind.params
+    required = set(schema.get("required", []))
+    return [
+        Param(name, _resolve(field, schema), name in required)
+        for name, field in schema.get("properties", {}).items()
+    ]
 
 
-async def _close(kinds: list[JobKind[Any]]) -> None:
-    for kind in kinds:
-        await kind.aclose()
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` and drop the ``null`` of an optional field."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        rest = {key: value for key, value in schema.items() if key != "$ref"}
+        return _resolve({**target, **rest}, root)
+    choices = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(choices, list):
+        others = [choice for choice in choices if choice.get("type") != "null"]
+        if len(others) == 1:
+            rest = {key: value for key, value in schema.items() if key not in ("anyOf", "oneOf")}
+            return {**_resolve(others[0], root), **rest}
+    return schema
 
 
-def _is_list(annotation: Any) -> bool:
-    origin = get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        return any(_is_list(arg) for arg in get_args(annotation))
-    return origin is list
-
-
-def add_kind_options(parser: argparse.ArgumentParser, kind: KindOptions) -> None:
+def add_kind_options(parser: argparse.ArgumentParser, kind: KindInfo) -> None:
     aliases: dict[str, list[str]] = {}
-    for alias, name in kind.query_aliases.items():
+    for alias, name in kind.aliases.items():
         aliases.setdefault(name, []).append(alias)
-    lists = kind.list_fields
-    for name, field in kind.params_model.model_fields.items():
+    params = params_of(kind)
+    lists = [param for param in params if param.is_list]
+    positional = lists[0] if len(lists) == 1 else None
+    for param in params:
         flags = dict.fromkeys(
-            f"--{option.replace('_', '-')}" for option in [name, *aliases.get(name, [])]
+            [param.flag, *("--" + alias.replace("_", "-") for alias in aliases.get(param.name, []))]
         )
+        shape = _shape(param)
+        if param.required and param is not positional:
+            shape["required"] = True
+        parser.add_argument(*flags, dest=PARAM_PREFIX + param.name, **shape)
+    if positional is not None:
         parser.add_argument(
-            *flags, dest=PARAM_PREFIX + name, default=argparse.SUPPRESS, **_shape(name, field)
-        )
-    if len(lists) == 1:
-        parser.add_argument(
-            POSITIONAL_PREFIX + lists[0],
+            POSITIONAL_PREFIX + positional.name,
             nargs="*",
-            metavar=lists[0].upper(),
-            help=f"values of --{lists[0].replace('_', '-')}",
+            type=_converter(positional.schema.get("items", {})),
+            metavar=positional.name.upper(),
+            help=f"values of {positional.flag}",
         )
 
 
-def _shape(name: str, field: FieldInfo) -> dict[str, Any]:
-    help_text = field.description or ""
-    if not field.is_required():
-        help_text += f" (default: {field.get_default(call_default_factory=True)!r})"
-    shape: dict[str, Any] = {"help": help_text.strip()}
-    if field.annotation is bool:
+def _shape(param: Param) -> dict[str, Any]:
+    schema = param.schema
+    shape: dict[str, Any] = {"default": argparse.SUPPRESS, "help": _help(param)}
+    if schema.get("type") == "boolean":
         shape["action"] = argparse.BooleanOptionalAction
-    elif _is_list(field.annotation):
-        shape.update(nargs="+", action="extend", metavar=name.upper())
+    elif param.is_list:
+        items = schema.get("items", {})
+        shape.update(nargs="+", action="extend", type=_converter(items))
+        shape.update(_metavar_or_choices(param.name, items))
     else:
-        shape["metavar"] = name.upper()
+        shape.update(type=_converter(schema), **_metavar_or_choices(param.name, schema))
     return shape
+
+
+def _metavar_or_choices(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(schema.get("enum"), list):
+        return {"choices": schema["enum"]}
+    return {"metavar": name.upper()}
+
+
+def _help(param: Param) -> str:
+    schema = param.schema
+    text = schema.get("description") or schema.get("title") or ""
+    notes = [f"{word} {schema[key]}" for key, word in LIMITS.items() if key in schema]
+    if param.required:
+        notes.append("required")
+    elif "default" in schema:
+        notes.append(f"default: {json.dumps(schema['default'], ensure_ascii=False)}")
+    if notes:
+        text += f" ({', '.join(notes)})"
+    return text.strip().replace("%", "%%")  # argparse formats help with %
+
+
+def _converter(schema: dict[str, Any]) -> Callable[[str], Any]:
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        by_text = {str(value): value for value in enum}
+        return lambda text: by_text.get(text, text)
+    kind = schema.get("type")
+    if kind == "integer":
+        return int
+    if kind == "number":
+        return number
+    if kind == "string":
+        return str
+    return json_value
+
+
+def number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # a bare word: let the server's validation say what it wanted
 
 
 def params_from(namespace: argparse.Namespace) -> dict[str, Any]:

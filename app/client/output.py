@@ -3,7 +3,9 @@
 Each step is written and flushed as it arrives, so a Ctrl-C or a crash never
 leaves a step half-written or lost. A CSV's columns are the union of the
 results' fields; when a later step brings a new field, the file is rewritten
-with the wider header (rare: results of one kind share their fields).
+with the wider header (rare: results of one kind share their fields). A
+result's own ``ok`` or ``elapsed_ms`` is ``result.ok``, as on the page, so it
+never hides the step's.
 """
 
 from __future__ import annotations
@@ -60,12 +62,9 @@ class CsvWriter:
                 self._columns = next(csv.reader(existing), [])
 
     def write(self, step: StepResult) -> None:
-        row = {
-            "index": step.index,
-            "ok": step.ok,
-            "elapsed_ms": step.elapsed_ms,
-            **flatten(step.result),
-        }
+        row: dict[str, Any] = {"index": step.index, "ok": step.ok, "elapsed_ms": step.elapsed_ms}
+        for key, value in flatten(step.result).items():
+            row[f"result.{key}" if key in FIXED_COLUMNS else key] = value  # as the page does
         known = self._columns or FIXED_COLUMNS
         new = [column for column in row if column not in known]
         if new or not self._columns:

@@ -18,7 +18,7 @@ KIND_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 class Params(BaseModel):
     """Base for a kind's params: unknown fields are an error, not ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 P = TypeVar("P", bound=Params)

@@ -11,7 +11,9 @@ from app.jobs.base import JobKind, Params, Step, StepContext
 
 class SleepParams(Params):
     steps: int = Field(5, ge=1, le=100_000, description="How many steps to count.")
-    wait: float = Field(1.0, ge=0, le=86_400, description="Seconds each step takes.")
+    wait: float = Field(
+        1.0, ge=0, le=86_400, title="Seconds per step", description="Seconds each step takes."
+    )
 
 
 class SleepJob(JobKind[SleepParams]):

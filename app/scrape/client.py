@@ -61,9 +61,11 @@ class GuardedClient:
     ) -> None:
         self._allow_nets = tuple(allow_nets)
         self._resolver = resolver
+        self._transport = transport or httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self._client = httpx.AsyncClient(
-            transport=transport
-            or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0)),
+            transport=self._transport,
             headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,
@@ -108,7 +110,9 @@ class GuardedClient:
             extensions=extensions,
         )
         started = time.perf_counter()
-        response = await self._client.send(request, stream=True)
+        # The transport, not the client: httpx's client parses a redirect's
+        # Location by its own rules and raises on some a browser follows.
+        response = await self._transport.handle_async_request(request)
         data, truncated = b"", False
         try:
             if body_limit is not None and response.is_success:
@@ -116,6 +120,8 @@ class GuardedClient:
                 async for chunk in response.aiter_raw():
                     if not body.feed(chunk):
                         break
+                else:
+                    body.finish()
                 data, truncated = body.data, body.truncated
         finally:
             await response.aclose()

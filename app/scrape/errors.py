@@ -13,6 +13,8 @@ ErrorCode = Literal[
     "too_many_redirects",
     "http_status",
     "invalid_content",
+    "invalid_redirect",
+    "invalid_url",
 ]
 RETRYABLE: frozenset[ErrorCode] = frozenset({"timeout", "connect_error"})
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import httpx
 
 from app.scrape.client import GuardedClient, Reply
-from app.scrape.errors import RETRYABLE, ScrapeError
+from app.scrape.errors import RETRYABLE, ErrorCode, ScrapeError
 from app.scrape.pacing import Pacer
 from app.scrape.robots import Robots, RobotsCache
+from app.scrape.urls import WEB_SCHEMES, resolve
 
 MAX_REDIRECTS = 5
 MAX_RETRIES = 2
@@ -30,7 +31,7 @@ ROBOTS_MAX_BYTES = 512 * 1024
 class Visit:
     """Where a page fetch ended: the last reply, the requests it took, why it failed."""
 
-    final_url: httpx.URL
+    final_url: str
     reply: Reply | None
     attempts: int
     error: ScrapeError | None = None
@@ -79,22 +80,22 @@ class PageFetcher:
         self._attempts = 0
 
     async def visit(self, url: str) -> Visit:
-        current = httpx.URL(url)
-        reply: Reply | None = None
+        final, reply = url, None
         try:
+            current = request_url(url, "invalid_url")
+            final = str(current)
             for _ in range(MAX_REDIRECTS + 1):
-                if self._obey_robots and not (await self._rules(current)).allows(str(current)):
+                if self._obey_robots and not (await self._rules(current)).allows(final):
                     raise ScrapeError("robots_disallowed", f"robots.txt disallows {current.path}")
                 reply = await self._with_retries(current, self._max_bytes)
                 location = reply.headers.get("location")
                 if reply.status not in REDIRECT_STATUSES or not location:
-                    return Visit(current, reply, self._attempts)
-                current = current.join(location)
-                if current.scheme not in ("http", "https"):
-                    raise ScrapeError("blocked", f"redirect to a {current.scheme!r} URL")
+                    return Visit(final, reply, self._attempts)
+                current = _redirect(current, location)
+                final = str(current)
             raise ScrapeError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
         except ScrapeError as exc:
-            return Visit(current, reply, self._attempts, exc)
+            return Visit(final, reply, self._attempts, exc)
 
     def _host_delay(self, url: httpx.URL) -> float:
         rules = self._robots.get((self._job, _origin(url))) if self._obey_robots else None
@@ -118,18 +119,13 @@ class PageFetcher:
                 rules = Robots.from_reply(reply.status, reply.body)
                 self._pacer.defer(url.host, rules.crawl_delay())
                 return rules
-            robots_url = robots_url.join(location)
+            robots_url = _redirect(robots_url, location)
         return Robots(allow_all=True)
 
     async def _request(self, url: httpx.URL, delay: float, body_limit: int) -> Reply:
-        """One request in its host's turn. The window is booked when it starts and
-        again when it ends, so the site sees at least ``delay`` between two
-        requests whatever the latency of each."""
-        await self._pacer.turn(url.host, delay)
-        try:
+        """One request in its host's turn (see Pacer.turn)."""
+        async with self._pacer.turn(url.host, delay):
             return await self._client.get(url, timeout=self._timeout, body_limit=body_limit)
-        finally:
-            self._pacer.defer(url.host, delay)
 
     async def _with_retries(self, url: httpx.URL, body_limit: int) -> Reply:
         for retry in range(MAX_RETRIES + 1):
@@ -151,6 +147,27 @@ class PageFetcher:
                 url.host, wait if wait is not None else _backoff(self._delay, retry + 1)
             )
         raise AssertionError("unreachable: the last try returns or raises")
+
+
+def request_url(url: str, code: ErrorCode) -> httpx.URL:
+    """``url`` (WHATWG-serialised) as httpx sends it; one httpx cannot take
+    (a host IDNA 2008 refuses, as ``xn--n3h.test``) fails with ``code``."""
+    try:
+        parsed = httpx.URL(url)
+        parsed.host.encode("ascii")
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise ScrapeError(code, f"cannot request {url!r}: {exc}") from exc
+    return parsed
+
+
+def _redirect(current: httpx.URL, location: str) -> httpx.URL:
+    """Where a ``Location`` leads, resolved by the WHATWG rules; only http(s)."""
+    target = resolve(str(current), location)
+    if target is None:
+        raise ScrapeError("invalid_redirect", f"Location {location[:100]!r} is not a URL")
+    if not target.startswith(WEB_SCHEMES):
+        raise ScrapeError("invalid_redirect", f"redirect to a {target.split(':')[0]!r} URL")
+    return request_url(target.partition("#")[0], "invalid_redirect")
 
 
 def _origin(url: httpx.URL) -> str:

@@ -5,7 +5,8 @@ cloud's metadata service. Every address a name resolves to is checked here
 (fetch.py then connects to the very address it checked), and addresses that
 hide an IPv4 address inside IPv6 (mapped, compatible, 6to4, NAT64, Teredo)
 are judged by the address they carry too. ``allow_nets`` opens chosen
-networks, for people who scrape their own intranet.
+networks, for people who scrape their own intranet. Which blocks are refused
+is address_table.py's table, never the running Python's ``ipaddress`` flags.
 """
 
 from __future__ import annotations
@@ -13,17 +14,23 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from app.scrape.address_table import IPAddress as IPAddress
+from app.scrape.address_table import IPNetwork as IPNetwork
+from app.scrape.address_table import block_refusal
 
 _METADATA = frozenset(
     ipaddress.ip_address(address)
     for address in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle, Hetzner
         "169.254.170.2",  # AWS ECS task metadata
+        "169.254.170.23",  # AWS EKS Pod Identity
+        "169.254.0.23",  # Tencent Cloud
+        "168.63.129.16",  # Azure WireServer: a public address
         "100.100.100.200",  # Alibaba Cloud
         "192.0.0.192",  # Oracle Cloud
         "fd00:ec2::254",  # AWS over IPv6
+        "fd00:ec2::23",  # AWS EKS Pod Identity over IPv6
+        "fd20:ce::254",  # GCP over IPv6
     )
 )
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
@@ -48,16 +55,7 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 def _refusal_of(address: IPAddress) -> str | None:
     if address in _METADATA:
         return "cloud metadata"
-    checks = (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("private", address.is_private),
-        ("reserved", address.is_reserved),
-        ("not global", not address.is_global),
-    )
-    return next((reason for reason, hit in checks if hit), None)
+    return block_refusal(address)
 
 
 def refusal(address: IPAddress, allow_nets: Sequence[IPNetwork] = ()) -> str | None:

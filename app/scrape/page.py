@@ -1,94 +1,128 @@
-"""What a fetched page says, read with a real HTML parser (lexbor, via selectolax)."""
+"""What a fetched page says, read as a browser reads it.
+
+One parse with lexbor (through resiliparse): the document's own ``<title>``
+(not an SVG's) with its whitespace collapsed as ``document.title`` does, the
+first ``h1``'s rendered text (no-break spaces kept), links resolved by the
+WHATWG URL rules against ``<base href>`` when it is valid, the
+``<meta http-equiv=refresh>`` target, and the words and characters of the
+visible text (see text.py).
+"""
 
 from __future__ import annotations
 
-import codecs
+import re
 from typing import Any
 
-import httpx
-from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+from resiliparse.parse.html import CSSParserException, DocumentNode, HTMLTree
+
+from app.scrape.charset import decode_page
+from app.scrape.errors import ScrapeError
+from app.scrape.sniff import sniff
+from app.scrape.text import collapse, count_chars, count_words, visible_text
+from app.scrape.urls import resolve, web_link
+from app.scrape.xhtml import xhtml_as_html
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MAX_LINKS = 100
 MAX_MATCHES = 20
 MAX_TEXT = 500
-_INVISIBLE = ["script", "style", "noscript", "template"]
+_REFRESH = re.compile(
+    r"""^[\t\n\f\r ]*[\d.]*[\t\n\f\r ]*[;,]?[\t\n\f\r ]*(?:url[\t\n\f\r ]*=[\t\n\f\r ]*)?"""
+    r"""(?:"([^"]*)|'([^']*)|(.*))""",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def check_selector(selector: str) -> None:
     """Raise ValueError when lexbor cannot parse ``selector``."""
     try:
-        LexborHTMLParser("<p></p>").css(selector)
-    except SelectolaxError as exc:
+        _document(HTMLTree.parse("<p></p>")).query_selector_all(selector)
+    except CSSParserException as exc:
         raise ValueError(f"not a valid CSS selector: {exc}") from exc
 
 
-def media_type(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
+def media_type(content_type: str | None, body: bytes) -> str:
+    """The response's media type; sniffed from the body when the header names none."""
+    if content_type is None:
+        return sniff(body)
+    return content_type.split(";", 1)[0].strip().lower() or sniff(body)
+
+
+def _document(tree: HTMLTree) -> DocumentNode:
+    if tree.document is None:
+        raise ScrapeError("invalid_content", "the page could not be parsed")
+    return tree.document
 
 
 def _clip(text: str | None) -> str | None:
     if text is None:
         return None
-    text = " ".join(text.split())
+    text = collapse(text)
     return text[:MAX_TEXT] if text else None
 
 
-def _links(tree: LexborHTMLParser, base: httpx.URL) -> list[str]:
+def _links(document: DocumentNode, base: str) -> list[str]:
+    """Each distinct ``href`` is resolved once: menus repeat theirs on every page."""
     links: dict[str, None] = {}
-    for anchor in tree.css("a[href]"):
-        href = (anchor.attributes.get("href") or "").strip()
-        try:
-            target = base.join(href).copy_with(fragment=None)
-        except (httpx.InvalidURL, ValueError):
-            continue
-        if target.scheme in ("http", "https"):
-            links[str(target)] = None
+    hrefs = dict.fromkeys(
+        anchor.getattr("href") or ""
+        for anchor in document.query_selector_all("a[href], area[href]").values()
+    )
+    for href in hrefs:
+        link = web_link(base, href)
+        if link is not None:
+            links[link] = None
             if len(links) == MAX_LINKS:
                 break
     return list(links)
 
 
+def _refresh(document: DocumentNode, base: str) -> str | None:
+    """The target of the first ``<meta http-equiv=refresh>`` that names one."""
+    for meta in document.query_selector_all('meta[http-equiv="refresh" i][content]').values():
+        found = _REFRESH.match(meta.getattr("content") or "")
+        target = next((group for group in found.groups() if group), None) if found else None
+        if target and target.strip():
+            return resolve(base, target.strip())
+    return None
+
+
+def _base(document: DocumentNode, url: str) -> str:
+    """The document's base URL: the first ``<base href>``, when it is a valid URL."""
+    base = document.query_selector("base[href]")
+    if base is None:
+        return url
+    return resolve(url, base.getattr("href") or "") or url
+
+
 def read_html(
-    body: bytes, encoding: str | None, url: httpx.URL, selector: str | None
+    body: bytes, content_type: str | None, media: str, url: str, selector: str | None
 ) -> dict[str, Any]:
-    """Title, description, first h1, absolute links, word count and selector matches."""
-    tree = LexborHTMLParser(body.decode(encoding or "utf-8", errors="replace"))
-    title = tree.css_first("title")
-    description = tree.css_first('meta[name="description" i]')
-    h1 = tree.css_first("h1")
-    base = tree.css_first("base[href]")
-    base_url = url.join(base.attributes.get("href") or "") if base is not None else url
+    """Encoding, title, description, first h1, links, refresh, words, characters
+    and selector matches."""
+    decoded = decode_page(body, content_type)
+    text = decoded.text
+    if media == "application/xhtml+xml":
+        text = xhtml_as_html(text)
+    tree = HTMLTree.parse(text)
+    document = _document(tree)
+    description = document.query_selector('meta[name="description" i]')
+    h1 = document.query_selector("h1")
+    base = _base(document, url)
     matches = None
     if selector is not None:
-        nodes = tree.css(selector)[:MAX_MATCHES]
-        matches = [_clip(node.text(separator=" ")) or "" for node in nodes]
-    links = _links(tree, base_url)
-    tree.strip_tags(_INVISIBLE)
-    text = tree.body.text(separator=" ") if tree.body is not None else ""
+        nodes = document.query_selector_all(selector).values()[:MAX_MATCHES]
+        matches = [_clip(node.inner_text) or "" for node in nodes]
+    visible = visible_text(tree)
     return {
-        "title": _clip(title.text()) if title is not None else None,
-        "description": _clip(description.attributes.get("content"))
-        if description is not None
-        else None,
-        "h1": _clip(h1.text(separator=" ")) if h1 is not None else None,
-        "links": links,
-        "words": len(text.split()),
+        "encoding": decoded.encoding,
+        "encoding_source": decoded.source,
+        "title": _clip(tree.title),
+        "description": _clip(description.getattr("content")) if description is not None else None,
+        "h1": _clip(h1.inner_text) if h1 is not None else None,
+        "links": _links(document, base),
+        "refresh": _refresh(document, base),
+        "words": count_words(visible),
+        "chars": count_chars(visible),
         "matches": matches,
     }
-
-
-def charset_of(content_type: str | None) -> str | None:
-    """The ``charset`` a Content-Type names, when Python knows that codec."""
-    for param in (content_type or "").split(";")[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = value.strip().strip("\"'")
-            try:
-                codecs.lookup(charset)
-            except LookupError:
-                return None
-            return charset
-    return None

@@ -1,0 +1,131 @@
+"""Server CPU per scraped page: our scrape step against httpx plus the parser alone.
+
+A corpus of pages with many links (as documentation sites have) is written to
+a temporary folder and served by ``python -m http.server`` on loopback, in its
+own process, so its CPU is not counted. In this process, side by side in each
+round: (a) the baseline, httpx fetching each page and resiliparse (our
+parser) parsing it, and (b) ``ScrapeJob.step`` on each page, everything a
+step does (guard, pacing, decoding, text, words, links). The figure is
+process CPU seconds per page; ``python -m bench.scrape_cpu [pages]`` runs it alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from resiliparse.parse.html import HTMLTree
+
+from app.jobs import StepContext
+from app.jobs.scrape import ScrapeJob
+from app.settings import Settings
+from bench.servers import free_port
+
+LINKS = 150
+PARAGRAPHS = 40
+
+
+def corpus_page(n: int) -> str:
+    links = " ".join(
+        f'<a href="../{section}/page-{n + k}.html#s{k}">Section {k} of <em>page</em> {n + k}</a>'
+        for k, section in ((k, ("guide", "api", "howto")[k % 3]) for k in range(LINKS))
+    )
+    text = " ".join(
+        f"<p>Paragraph {p} explains <code>interfaces</code> and <b>ty</b>pes: the quick brown "
+        f"fox jumps over the lazy dog, twice, then rests. 日本語の文も少しあります。</p>"
+        for p in range(PARAGRAPHS)
+    )
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Page {n}</title></head>'
+        f"<body><nav>{links}</nav><h1>Page {n}<a href='#top'>¶</a></h1>{text}</body></html>"
+    )
+
+
+def _write_corpus(folder: Path, pages: int) -> list[str]:
+    names = []
+    for n in range(pages):
+        name = f"page-{n}.html"
+        (folder / name).write_text(corpus_page(n), encoding="utf-8")
+        names.append(name)
+    return names
+
+
+async def _baseline(urls: list[str]) -> float:
+    async with httpx.AsyncClient() as client:
+        started = time.process_time()
+        for url in urls:
+            response = await client.get(url)
+            HTMLTree.parse(response.text)
+        return time.process_time() - started
+
+
+async def _ours(job: ScrapeJob, urls: list[str]) -> float:
+    params = job.parse({"urls": urls, "delay": 0, "robots": False})
+    started, state = time.process_time(), None
+    for index in range(len(urls)):
+        ctx = StepContext(params, index, len(urls), state, "bench", lambda *report: None)
+        step = await job.step(ctx)
+        if not step.ok:
+            raise RuntimeError(f"{urls[index]}: {step.result['error']}")
+        state = step.state
+    return time.process_time() - started
+
+
+async def cpu_per_page(pages: int, rounds: int) -> tuple[float, float]:
+    """Median CPU seconds per page: (our step, httpx + resiliparse)."""
+    settings = Settings.model_validate(
+        {
+            "secret_key": ["bench"],
+            "scrape_allow_nets": ["127.0.0.1/32"],
+            "scrape_min_delay": 0,
+            "scrape_max_urls": pages,
+        }
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        names = _write_corpus(Path(folder), pages)
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        job = ScrapeJob(settings)
+        try:
+            urls = [f"http://127.0.0.1:{port}/{name}" for name in names]
+            await _wait_for(urls[0])
+            ours, base = [], []
+            for _ in range(rounds):
+                base.append(await _baseline(urls) / pages)
+                ours.append(await _ours(job, urls) / pages)
+        finally:
+            await job.aclose()
+            server.terminate()
+            server.wait(10)
+    return statistics.median(ours), statistics.median(base)
+
+
+async def _wait_for(url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                await client.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"the corpus server did not start: {url}")
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    ours, base = asyncio.run(cpu_per_page(count, 3))
+    print(
+        f"ours {ours * 1000:.2f} ms/page, httpx + resiliparse {base * 1000:.2f} ms/page, "
+        f"ratio {ours / base:.2f}"
+    )
