@@ -58,12 +58,20 @@ class StreamStats:
     error: str | None = None
     body: bytearray | None = None
 
-    def heartbeat_lateness(self, interval: float) -> list[float]:
-        """How much later than ``interval`` each heartbeat came after the previous byte mark."""
+    def heartbeat_lateness(self, interval: float, since: float, until: float) -> list[float]:
+        """How much later than ``interval`` each heartbeat came after the previous byte mark.
+
+        Only heartbeats due at or after ``since`` and arrived before ``until`` count,
+        so a window that starts once every client is connected leaves out the ramp.
+        """
         if self.start_at is None:
             return []
         marks = [self.start_at, *self.heartbeats]
-        return [later - earlier - interval for earlier, later in pairwise(marks)]
+        return [
+            later - earlier - interval
+            for earlier, later in pairwise(marks)
+            if earlier + interval >= since and later < until
+        ]
 
     def ids(self) -> list[str]:
         """Every event id, in order (only when the body was kept)."""
@@ -80,6 +88,7 @@ class SSEClient(asyncio.Protocol):
         self.stats = StreamStats(body=bytearray() if keep_body else None)
         self.finished: asyncio.Future[StreamStats] = asyncio.get_running_loop().create_future()
         self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
         self._head = b""
         self._tail = b""
@@ -133,6 +142,7 @@ class SSEClient(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.stats.closed_at = time.monotonic()
         self._finish("closed early")
+        self.lost.set_result(None)
 
     def close(self) -> None:
         self._finish(None)
@@ -155,6 +165,7 @@ async def open_sse(
         await loop.create_connection(lambda: client, "127.0.0.1", port)
     except OSError as exc:
         client._finish(f"connect: {exc.__class__.__name__}")
+        client.lost.set_result(None)
     return client
 
 

@@ -1,9 +1,11 @@
-"""``python -m bench.run [--quick]``: every measure in one run, one table.
+"""``python -m bench.run [--quick]``: every measure in one run, in two tables.
 
-Starts the servers it compares on loopback (stepstream, a bare sse-starlette
-app, and stepstream with a one-step budget for the old request-per-step
-method), runs the measures in bench.scenarios, stops everything, and prints a
-Markdown table. ``--quick`` is a tiny smoke run (seconds, not minutes).
+First stepstream against a bare sse-starlette app and two floors, a raw ASGI
+app with and without an HMAC per event (bench.floors: throughput and open
+streams); then stepstream against its own alternatives (a resumed start, the
+old request-per-step method, cursor sizes), and the types the collector tracks
+per stream. It starts every server it measures on loopback and stops it again.
+``--quick`` is a tiny smoke run (seconds, not minutes).
 """
 
 from __future__ import annotations
@@ -17,24 +19,15 @@ from typing import Any
 
 from bench import scenarios, scrape_cpu
 from bench.cursors import scrape_cursor_bytes, sleep_cursor_bytes
+from bench.floors import HEADER as FLOORS_HEADER
+from bench.floors import TYPES_HEADER, Floors, measure_floors, type_rows
 from bench.load import raise_nofile_limit
 from bench.scenarios import APP, BARE, FULL, QUICK, Plan, percentile
 from bench.servers import BenchServer
+from bench.table import ms, ratio, render, verdict
 
 Row = tuple[str, str, str, str, str]
 HEADER: Row = ("measure", "stepstream", "baseline", "ratio", "target")
-
-
-def _verdict(ok: bool, target: str, miss: str = "") -> str:
-    return f"{target}: met" if ok else f"{target}: **missed** {miss}".rstrip()
-
-
-def _ratio(ours: float, base: float) -> str:
-    return f"{ours / base:.2f}" if base else "-"
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
 
 
 async def measure(plan: Plan) -> list[Row]:
@@ -48,41 +41,24 @@ async def measure(plan: Plan) -> list[Row]:
     rows: list[Row] = []
     with BenchServer(APP, env) as ours, BenchServer(BARE, env) as bare:
         with BenchServer(APP, one_step) as per_step:
-            rate, bare_rate = await scenarios.throughput(plan, ours, bare)
             resumed, fresh = await scenarios.resume_cost(plan, ours)
             pace, bare_pace = await scenarios.pacing(plan, ours, bare)
             stream, batched, old = await scenarios.old_method(plan, ours, per_step)
-    n = plan.throughput_steps
-    rows.append(
-        (
-            f"throughput, events/s, 1 client, {n:,} zero-wait steps (vs bare sse-starlette)",
-            f"{rate:,.0f}",
-            f"{bare_rate:,.0f}",
-            _ratio(rate, bare_rate),
-            _verdict(rate / bare_rate >= 0.8, "≥ 0.8", f"by {0.8 - rate / bare_rate:.2f}"),
-        )
-    )
-    for count in plan.stream_levels:
-        rows += _hold_rows(
-            plan,
-            await scenarios.hold_streams(plan, APP, count),
-            await scenarios.hold_streams(plan, BARE, count),
-        )
     r50, r99, f50, f99 = (percentile(v, q) for v in (resumed, fresh) for q in (0.5, 0.99))
     rows += [
         (
             f"resume: ms to `start`, p50 / p99, {plan.resumes:,} each (vs a fresh start)",
-            f"{_ms(r50)} / {_ms(r99)}",
-            f"{_ms(f50)} / {_ms(f99)}",
-            f"{_ratio(r50, f50)} / {_ratio(r99, f99)}",
+            f"{ms(r50)} / {ms(r99)}",
+            f"{ms(f50)} / {ms(f99)}",
+            f"{ratio(r50, f50)} / {ratio(r99, f99)}",
             "-",
         ),
         (
             f"pacing: wall / ideal, {plan.pace_steps} steps × {plan.pace_wait} s (vs bare)",
             f"{pace:.4f}",
             f"{bare_pace:.4f}",
-            _ratio(pace, bare_pace),
-            _verdict(pace <= 1.02, "≤ 1.02", f"by {pace - 1.02:.3f}"),
+            ratio(pace, bare_pace),
+            verdict(pace <= 1.02, "≤ 1.02", f"by {pace - 1.02:.3f}"),
         ),
     ]
     job = f"{plan.old_steps} × {plan.old_wait} s job"
@@ -92,21 +68,21 @@ async def measure(plan: Plan) -> list[Row]:
                 f"{job}, requests: stream (vs JSON steps, {label})",
                 f"{stream.requests:.0f}",
                 f"{base.requests:.0f}",
-                _ratio(stream.requests, base.requests),
+                ratio(stream.requests, base.requests),
                 "-",
             ),
             (
                 f"{job}, bytes on the wire: stream (vs JSON steps, {label})",
                 f"{stream.bytes:,.0f}",
                 f"{base.bytes:,.0f}",
-                _ratio(stream.bytes, base.bytes),
+                ratio(stream.bytes, base.bytes),
                 "-",
             ),
             (
                 f"{job}, wall s: stream (vs JSON steps, {label})",
                 f"{stream.seconds:.2f}",
                 f"{base.seconds:.2f}",
-                _ratio(stream.seconds, base.seconds),
+                ratio(stream.seconds, base.seconds),
                 "-",
             ),
         ]
@@ -115,10 +91,10 @@ async def measure(plan: Plan) -> list[Row]:
         (
             f"scrape: CPU ms per page, {plan.scrape_pages} pages of 150 links "
             "(vs httpx + resiliparse alone)",
-            _ms(scrape),
-            _ms(parse_only),
-            _ratio(scrape, parse_only),
-            _verdict(scrape <= 1.5 * parse_only, "≤ 1.5", f"by {scrape / parse_only - 1.5:.2f}"),
+            ms(scrape),
+            ms(parse_only),
+            ratio(scrape, parse_only),
+            verdict(scrape <= 1.5 * parse_only, "≤ 1.5", f"by {scrape / parse_only - 1.5:.2f}"),
         )
     )
     sleep_bytes = max(sleep_cursor_bytes(), stream.longest_id)
@@ -128,7 +104,7 @@ async def measure(plan: Plan) -> list[Row]:
             f"{sleep_bytes} ({stream.longest_id})",
             "-",
             "-",
-            _verdict(sleep_bytes <= 128, "≤ 128", f"by {sleep_bytes - 128} bytes"),
+            verdict(sleep_bytes <= 128, "≤ 128", f"by {sleep_bytes - 128} bytes"),
         ),
         (
             "cursor bytes, scrape 500 URLs on 50 hosts (state: last request time per host)",
@@ -141,59 +117,23 @@ async def measure(plan: Plan) -> list[Row]:
     return rows
 
 
-def _hold_rows(plan: Plan, ours: scenarios.Hold, bare: scenarios.Hold) -> list[Row]:
-    n = f"{ours.streams:,} streams"
-    kib = 1024
-    late = ours.lateness_p99 < 1
-    return [
-        (
-            f"{n}: failed connections (vs bare)",
-            f"{ours.failed}",
-            f"{bare.failed}",
-            "-",
-            _verdict(ours.failed == 0, "0", f"by {ours.failed}"),
-        ),
-        (
-            f"{n}: RSS growth per stream, KiB (vs bare)",
-            f"{ours.rss_per_stream / kib:.1f}",
-            f"{bare.rss_per_stream / kib:.1f}",
-            _ratio(ours.rss_per_stream, bare.rss_per_stream),
-            _verdict(
-                ours.rss_per_stream <= bare.rss_per_stream,
-                "≤ bare",
-                f"by {(ours.rss_per_stream - bare.rss_per_stream) / kib:.1f} KiB",
-            ),
-        ),
-        (
-            f"{n}: heartbeat lateness p50 / p99, ms, {ours.heartbeats:,} beats (vs bare)",
-            f"{_ms(ours.lateness_p50)} / {_ms(ours.lateness_p99)}",
-            f"{_ms(bare.lateness_p50)} / {_ms(bare.lateness_p99)}",
-            "-",
-            _verdict(late, "p99 < 1000", f"by {_ms(ours.lateness_p99 - 1)} ms"),
-        ),
-        (
-            f"{n}: server CPU %, holding {plan.hold:.0f} s (vs bare)",
-            f"{ours.server_cpu * 100:.1f}",
-            f"{bare.server_cpu * 100:.1f}",
-            _ratio(ours.server_cpu, bare.server_cpu),
-            "-",
-        ),
-        (
-            f"{n}: s to connect all; load generator CPU % (vs bare)",
-            f"{ours.connect_seconds:.1f}; {ours.load_cpu * 100:.0f}",
-            f"{bare.connect_seconds:.1f}; {bare.load_cpu * 100:.0f}",
-            "-",
-            "-",
-        ),
-    ]
+async def measure_all(plan: Plan) -> tuple[Floors, list[Row]]:
+    floors = await measure_floors(plan)
+    return floors, await measure(plan)
 
 
-def render(rows: list[Row]) -> str:
-    lines = [HEADER, ("---",) * 5, *rows]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+def report(floors: Floors, rows: list[Row]) -> str:
+    largest = max(floors.holds)
+    return "\n\n".join(
+        [
+            render(FLOORS_HEADER, floors.rows),
+            render(HEADER, rows),
+            f"At {largest:,} streams:\n\n" + render(TYPES_HEADER, type_rows(floors.holds[largest])),
+        ]
+    )
 
 
-def _run(coroutine: Coroutine[Any, Any, list[Row]]) -> list[Row]:
+def _run(coroutine: Coroutine[Any, Any, tuple[Floors, list[Row]]]) -> tuple[Floors, list[Row]]:
     """On uvloop when it is there, as uvicorn runs: the load generator stays light."""
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     try:
@@ -213,8 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     raise_nofile_limit()
     plan = QUICK if args.quick else FULL
     began = time.monotonic()
-    rows = _run(asyncio.wait_for(measure(plan), 900))
-    print(render(rows))
+    floors, rows = _run(asyncio.wait_for(measure_all(plan), 3600))
+    print(report(floors, rows))
     print(f"\n{plan.rounds} round(s), medians; took {time.monotonic() - began:.0f} s.")
     sys.stdout.flush()
 

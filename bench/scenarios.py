@@ -1,4 +1,4 @@
-"""The six measures. Each takes running servers (or starts its own) and returns figures.
+"""The measures but open streams (those are bench.hold); each takes running servers.
 
 Every figure is a median over ``plan.rounds`` rounds in which stepstream and
 its baseline run back to back (or side by side), so a ratio compares two
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.tokens import Cursor, TokenCodec
-from bench.load import fetch_sse, http_request, open_sse
+from bench.load import fetch_sse, http_request
 from bench.servers import BENCH_SECRET, BenchServer
 
 
@@ -40,6 +40,10 @@ QUICK = Plan(1, 2_000, (20,), 0.5, 1.2, 20, 4, 0.05, 5, 0.01, 0.02, scrape_pages
 
 APP = "app.main:app"
 BARE = "bench.bare:app"
+RAW = "bench.raw:app"
+SIGNED = "bench.raw:signed_app"
+FLOORS = (APP, BARE, RAW, SIGNED)
+"""Stepstream, bare sse-starlette, and the floors: raw ASGI, raw ASGI with an HMAC per event."""
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -49,75 +53,18 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def throughput(plan: Plan, ours: BenchServer, bare: BenchServer) -> tuple[float, float]:
-    """Events per second, one client reading a job of zero-wait steps: (ours, bare)."""
+async def throughput(plan: Plan, servers: Sequence[BenchServer]) -> list[float]:
+    """Events per second, one client reading a job of zero-wait steps, each server in turn
+    in every round: the median for each server, in order."""
     path = f"/api/sleep/events?steps={plan.throughput_steps}&wait=0"
-    rates: dict[int, list[float]] = {ours.port: [], bare.port: []}
+    rates: list[list[float]] = [[] for _ in servers]
     for _ in range(plan.rounds):
-        for server in (ours, bare):
+        for server, into in zip(servers, rates, strict=True):
             stats = await fetch_sse(server.port, path)
             if stats.error or stats.steps != plan.throughput_steps or stats.done_at is None:
                 raise RuntimeError(f"{server.app}: {stats.error}, {stats.steps} steps")
-            rates[server.port].append(stats.steps / (stats.done_at - stats.sent_at))
-    return statistics.median(rates[ours.port]), statistics.median(rates[bare.port])
-
-
-@dataclass
-class Hold:
-    streams: int
-    failed: int
-    connect_seconds: float
-    rss_per_stream: float
-    server_cpu: float
-    lateness_p50: float
-    lateness_p99: float
-    heartbeats: int
-    load_cpu: float
-
-
-async def hold_streams(plan: Plan, app: str, count: int) -> Hold:
-    """``count`` clients hold a stream open on a fresh server for ``plan.hold`` seconds."""
-    env = {
-        "STEPSTREAM_HEARTBEAT": str(plan.heartbeat),
-        "STEPSTREAM_MAX_STREAMS": str(count + 1_000),
-        "STEPSTREAM_MAX_STREAMS_PER_CLIENT": str(count + 1_000),  # one load generator
-    }
-    with BenchServer(app, env) as server:
-        await fetch_sse(server.port, "/api/sleep/events?steps=2&wait=0")
-        rss_before = server.rss_bytes()
-        load_cpu, began = time.process_time(), time.monotonic()
-        gate = asyncio.Semaphore(256)
-
-        async def connect(index: int):
-            async with gate:
-                path = f"/api/sleep/events?steps={index + 1}&wait=3600"
-                client = await open_sse(server.port, path, until="never")
-                await asyncio.wait_for(asyncio.shield(client.started), 60)
-                return client
-
-        clients = await asyncio.gather(*(connect(i) for i in range(count)))
-        connected = time.monotonic()
-        cpu_before = server.cpu_seconds()
-        await asyncio.sleep(plan.hold)
-        held = time.monotonic() - connected
-        server_cpu = (server.cpu_seconds() - cpu_before) / held
-        rss_after = server.rss_bytes()
-        failed = sum(1 for c in clients if c.finished.done() or c.stats.start_at is None)
-        for client in clients:
-            client.close()
-        load_cpu = (time.process_time() - load_cpu) / (time.monotonic() - began)
-    lateness = [late for c in clients for late in c.stats.heartbeat_lateness(plan.heartbeat)]
-    return Hold(
-        streams=count,
-        failed=failed,
-        connect_seconds=connected - began,
-        rss_per_stream=(rss_after - rss_before) / count,
-        server_cpu=server_cpu,
-        lateness_p50=percentile(lateness, 0.5),
-        lateness_p99=percentile(lateness, 0.99),
-        heartbeats=len(lateness),
-        load_cpu=load_cpu,
-    )
+            into.append(stats.steps / (stats.done_at - stats.sent_at))
+    return [statistics.median(server_rates) for server_rates in rates]
 
 
 async def _job(port: int, steps: int, wait: float) -> tuple[str, str]:

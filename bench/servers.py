@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+
+from bench.probe import REPORT_ENV, HeapReport
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_SECRET = "bench-secret-key-not-for-production"
@@ -24,12 +31,15 @@ def free_port() -> int:
 
 
 class BenchServer:
-    """``python -m bench.serve APP PORT`` with the given environment."""
+    """``python -m bench.serve APP PORT`` with the given environment, and its heap reports."""
 
     def __init__(self, app: str, env: Mapping[str, str]) -> None:
         self.app = app
         self.port = free_port()
-        self.env = {"STEPSTREAM_SECRET_KEY": BENCH_SECRET, **env}
+        self._folder = Path(tempfile.mkdtemp(prefix="bench-server-"))
+        self._report = self._folder / "heap.json"
+        self._reports = 0
+        self.env = {"STEPSTREAM_SECRET_KEY": BENCH_SECRET, REPORT_ENV: str(self._report), **env}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> BenchServer:
@@ -54,10 +64,11 @@ class BenchServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(15)
+                self.process.wait(60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(15)
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     @property
     def pid(self) -> int:
@@ -73,3 +84,20 @@ class BenchServer:
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS
+
+    async def heap_report(self, timeout: float = 60) -> HeapReport:
+        """Asks the server for its heap report and waits for that one to be written."""
+        self._reports += 1
+        os.kill(self.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while (report := self._read_report()) is None or report.report < self._reports:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.app}: no heap report after {timeout} s")
+            await asyncio.sleep(0.02)
+        return report
+
+    def _read_report(self) -> HeapReport | None:
+        try:
+            return HeapReport.parse(json.loads(self._report.read_text()))
+        except FileNotFoundError:
+            return None
