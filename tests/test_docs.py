@@ -8,10 +8,13 @@ the ones a previous command of the same example printed.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shlex
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,41 @@ def test_quick_start_commands_exist() -> None:
     for line in quick.splitlines():
         script = ROOT / line.split()[0]
         assert script.exists() and os.access(script, os.X_OK), line
+
+
+CLI_DOC = (ROOT / "docs" / "cli.md").read_text()
+
+
+def test_the_cli_example_prints_what_the_docs_show(output_dir: Path) -> None:
+    console = next(b for b in blocks(CLI_DOC, "console") if "stepstream run sleep" in b)
+    lines = console.splitlines()
+    command = next(line for line in lines if line.startswith("$ stepstream"))
+    shown = [json.loads(line) for line in lines if line.startswith("{")]
+    with Server(log_path=output_dir / "server.log") as server:
+        argv = shlex.split(command.removeprefix("$ ")) + ["--server", server.url, "--quiet"]
+        binary = Path(sys.executable).parent / argv[0]
+        done = subprocess.run([str(binary), *argv[1:]], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    printed = [json.loads(line) for line in done.stdout.splitlines()]
+
+    def timeless(step: dict) -> dict:
+        return {key: value for key, value in step.items() if key != "elapsed_ms"}
+
+    assert [timeless(step) for step in printed] == [timeless(step) for step in shown]
+
+
+@pytest.mark.parametrize("which", ["AsyncClient", "Client("])
+def test_the_python_client_examples_run(which: str, output_dir: Path) -> None:
+    block = next(b for b in blocks(CLI_DOC, "python") if which in b)
+    with Server(log_path=output_dir / "server.log") as server:
+        code = block.replace(LOCAL, server.url)
+        if "async with" in code:
+            code = "import asyncio\n\nasync def main():\n" + textwrap.indent(code, "    ")
+            code += "\nasyncio.run(main())\n"
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "0 {'count': 1}"
+    if which == "AsyncClient":
+        assert done.stdout.splitlines()[-1] == "Summary(total=5, ok=5, failed=0)"
