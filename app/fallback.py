@@ -13,7 +13,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from app.runner import Event, Job, Runs
+from app.events import Event
+from app.runner import Job, Runs
 from app.tokens import Cursor, TokenCodec
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 if TYPE_CHECKING:
-    from app.runner import Event
+    from app.events import Event
 
 
 class Metrics:

@@ -4,12 +4,11 @@ before a response starts, so a bad one gets its JSON error and status."""
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Callable
-from typing import Any, get_args, get_origin
+from typing import Any
 
 import anyio
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -17,34 +16,27 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from app.errors import (
-    BadRequest,
-    BodyTooLarge,
     InvalidParams,
     InvalidToken,
     ShuttingDown,
     Unauthorized,
     UnknownKind,
-    UnsupportedMediaType,
 )
 from app.fallback import run_batch
+from app.inputs import (
+    JobRequest,
+    StepsRequest,
+    count_lists,
+    params_from_query,
+    read_json,
+    validation_detail,
+)
 from app.jobs.base import JobKind
 from app.responses import ApiResponse, no_content
 from app.runner import Job
 from app.state import AppState
 from app.stream import EventStream, start_event
 from app.tokens import Cursor, JobSpec, derived_job_id, random_job_id
-
-MAX_JSON_DEPTH = 64
-
-
-class JobRequest(BaseModel):
-    kind: str = Field(min_length=1, max_length=64)
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-class StepsRequest(BaseModel):
-    cursor: str | None = Field(None, max_length=16384)
-    budget: float | None = Field(None, gt=0, le=600)
 
 
 def _state(request: Request) -> AppState:
@@ -56,56 +48,6 @@ def url_path(request: Request, name: str, **params: str) -> str:
     """A path of ours as the client must ask for it, under any mount prefix."""
     path = str(request.app.url_path_for(name, **params))
     return str(request.scope.get("root_path", "")) + path
-
-
-def validation_detail(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """pydantic's errors as JSON: where, what, and why, per field."""
-    return [
-        {
-            "field": ".".join(str(part) for part in (*prefix, *error["loc"])),
-            "loc": [*prefix, *error["loc"]],
-            "type": error["type"],
-            "message": error["msg"],
-        }
-        for error in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-
-
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-async def read_json(request: Request, limit: int) -> Any:
-    """The body as JSON: refused (413) past ``limit`` bytes, (415) when not JSON."""
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"The request body is over {limit} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BodyTooLarge(f"The request body is over {limit} bytes.")
-    if (body or media_type) and media_type != "application/json":
-        raise UnsupportedMediaType(
-            "The request body must be JSON (Content-Type: application/json)."
-        )
-    if not body:
-        return None
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise BadRequest("The request body is not valid JSON.") from exc
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
-    return value
 
 
 def check_api_key(state: AppState, request: Request) -> None:
@@ -134,31 +76,9 @@ def find_kind(state: AppState, name: str) -> JobKind[Any]:
     return kind
 
 
-def _count_lists(kind: JobKind[Any], raw: dict[str, Any]) -> None:
-    """Refuse an over-long list before validating each of its items."""
-    for name, field in kind.params_model.model_fields.items():
-        value = raw.get(name)
-        if not isinstance(value, list):
-            continue
-        for meta in field.metadata:
-            limit = getattr(meta, "max_length", None)
-            if limit is not None and len(value) > limit:
-                raise InvalidParams(
-                    "The job's params are invalid.",
-                    detail=[
-                        {
-                            "field": f"params.{name}",
-                            "loc": ["params", name],
-                            "type": "too_long",
-                            "message": f"At most {limit} items, not {len(value)}.",
-                        }
-                    ],
-                )
-
-
 def build_job(state: AppState, kind: JobKind[Any], raw: dict[str, Any], job_id: str) -> Job:
     """Validate params and sign the spec; an empty ``job_id`` derives it from the params."""
-    _count_lists(kind, raw)
+    count_lists(kind, raw)
     try:
         params = kind.parse(raw)
     except ValidationError as exc:
@@ -196,41 +116,6 @@ def job_of_token(state: AppState, token: str) -> Job:
             detail=validation_detail(exc, ("params",)),
         ) from exc
     return Job(spec, token, kind, params, kind.total(params))
-
-
-def _is_list(annotation: Any) -> bool:
-    if get_origin(annotation) is list:
-        return True
-    return any(get_origin(arg) is list for arg in get_args(annotation))
-
-
-def params_from_query(kind: JobKind[Any], request: Request) -> dict[str, Any]:
-    """One-liner params: a list param takes every repeat of its name."""
-    fields = kind.params_model.model_fields
-    raw: dict[str, Any] = {}
-    for key in dict.fromkeys(request.query_params.keys()):
-        if key == "last_event_id":
-            continue
-        name = kind.query_aliases.get(key, key)
-        values = request.query_params.getlist(key)
-        field = fields.get(name)
-        if field is not None and _is_list(field.annotation):
-            raw.setdefault(name, []).extend(values)
-        elif len(values) > 1:
-            raise InvalidParams(
-                f"{key!r} is given more than once.",
-                detail=[
-                    {
-                        "field": key,
-                        "loc": [key],
-                        "type": "repeated",
-                        "message": "Given more than once.",
-                    }
-                ],
-            )
-        else:
-            raw[name] = values[0]
-    return raw
 
 
 def cursor_of_token(state: AppState, job: Job, token: str | None) -> Cursor:

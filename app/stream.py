@@ -24,8 +24,9 @@ from sse_starlette import ServerSentEvent
 from starlette.types import Message, Receive, Scope, Send
 
 from app.errors import StepstreamError, TooManyClientStreams, TooManyStreams
+from app.events import Event, Listener, encode_json
 from app.metrics import Metrics
-from app.runner import Event, JobRun, Listener, encode_json
+from app.runner import JobRun
 from app.settings import Settings
 
 RETRY_AFTER_SECONDS = "5"

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.runner import encode_json
+from app.events import encode_json
 from app.settings import Settings
 from bench.servers import BENCH_SECRET
 

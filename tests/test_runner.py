@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sse_starlette import ServerSentEvent
 
+from app.events import Event, Listener, encode_json
 from app.fallback import run_batch
 from app.jobs import JobFailed, JobKind, Params, Step, StepContext, job_kind
 from app.metrics import Metrics
-from app.runner import Event, Job, Listener, Runs, encode_json
+from app.runner import Job, Runs
 from app.tokens import Cursor, JobSpec, TokenCodec
 
 pytestmark = pytest.mark.anyio
@@ -167,7 +168,7 @@ async def test_a_second_listener_at_the_same_position_joins_the_run() -> None:
 
 async def test_a_stalled_listener_is_closed_and_the_others_go_on(monkeypatch) -> None:
     monkeypatch.setattr("app.runner.SLOW_LISTENER_SECONDS", 0.2)
-    monkeypatch.setattr("app.runner.LISTENER_QUEUE", 2)
+    monkeypatch.setattr("app.events.LISTENER_QUEUE", 2)
 
     class Many(FlakyJob):
         def total(self, params: FlakyParams) -> int:
