@@ -35,7 +35,7 @@ from app.jobs.base import JobKind
 from app.responses import ApiResponse, no_content
 from app.runner import Job
 from app.state import AppState
-from app.stream import EventStream, start_event
+from app.stream import EventStream, headers_only, start_event
 from app.tokens import Cursor, JobSpec, derived_job_id, random_job_id
 
 
@@ -177,6 +177,8 @@ def _stream(state: AppState, request: Request, job: Job) -> Response | EventStre
     cursor = cursor_of_token(state, job, token)
     if cursor.final:
         return no_content()
+    if request.method == "HEAD":
+        return headers_only()
     state.watch_shutdown()
     client = request.client.host if request.client else "unknown"
     state.slots.acquire(client)

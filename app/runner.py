@@ -100,8 +100,6 @@ class JobRun:
         except asyncio.CancelledError:
             pass  # the last listener left, or the server is stopping
         finally:
-            self._ctx = None
-            self._drop_progress()
             for listener in self.listeners:
                 listener.close()
             self._on_end(self)

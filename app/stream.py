@@ -21,6 +21,7 @@ import asyncio
 from typing import Any
 
 from sse_starlette import ServerSentEvent
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from app.errors import StepstreamError, TooManyClientStreams, TooManyStreams
@@ -70,6 +71,12 @@ class StreamSlots:
         if held:
             self.by_client[client] = held
         self._metrics.open_streams.dec()
+
+
+def headers_only() -> Response:
+    """A HEAD of a stream: its headers and no body, and no job run for it (a HEAD that
+    streamed would never end, wedging a keep-alive connection)."""
+    return Response(headers={name.decode(): value.decode() for name, value in HEADERS})
 
 
 def start_event(cursor_id: str, data: dict[str, Any], retry_ms: int) -> bytes:

@@ -1,4 +1,4 @@
-"""One benchmark server: ``python -m bench.serve APP PORT``.
+"""One benchmark server: ``python -m bench.serve APP PORT [HTTP]`` (httptools unless told).
 
 Raises the open-file limit first (uvicorn does not), and runs uvicorn on uvloop
 and httptools with no concurrency limit and a large backlog, so 10,000 streams
@@ -35,14 +35,14 @@ async def _serve(server: uvicorn.Server) -> None:
 
 
 def main(argv: list[str]) -> None:
-    app, port = argv
+    app, port, *http = argv
     raise_nofile_limit()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=int(port),
         loop="uvloop",
-        http="httptools",
+        http=http[0] if http else "httptools",
         backlog=8192,
         log_level="warning",
         access_log=False,

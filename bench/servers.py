@@ -33,8 +33,9 @@ def free_port() -> int:
 class BenchServer:
     """``python -m bench.serve APP PORT`` with the given environment, and its heap reports."""
 
-    def __init__(self, app: str, env: Mapping[str, str]) -> None:
+    def __init__(self, app: str, env: Mapping[str, str], http: str = "httptools") -> None:
         self.app = app
+        self.http = http
         self.port = free_port()
         self._folder = Path(tempfile.mkdtemp(prefix="bench-server-"))
         self._report = self._folder / "heap.json"
@@ -43,7 +44,7 @@ class BenchServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> BenchServer:
-        command = [sys.executable, "-m", "bench.serve", self.app, str(self.port)]
+        command = [sys.executable, "-m", "bench.serve", self.app, str(self.port), self.http]
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **self.env})
         deadline = time.monotonic() + 30
         while not self._healthy():

@@ -129,3 +129,11 @@ def test_the_python_client_examples_run(which: str, output_dir: Path) -> None:
     assert done.stdout.splitlines()[0] == "0 {'count': 1}"
     if which == "AsyncClient":
         assert done.stdout.splitlines()[-1] == "Summary(total=5, ok=5, failed=0)"
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    """CI must run what the README tells a person to run, nothing less."""
+    quick = blocks(README, "sh")[0]
+    test_command = quick.splitlines()[1].split("#")[0].strip()  # the second: run the tests
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci[-1] == test_command

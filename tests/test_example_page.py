@@ -4,18 +4,17 @@ page code written for it (the form, the columns and the files come from the serv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     badge_state,
+    browser_fixture,  # noqa: F401  (a fixture)
     download_csv,
     download_json,
+    page_fixture,  # noqa: F401  (a fixture)
     row_indexes,
 )
 from tests.example_env import (
@@ -27,22 +26,10 @@ from tests.slow_api import SlowApi
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]  # the first run builds a venv
 
 
-@pytest.fixture(name="page")
-def page_fixture() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        opened = browser.new_page(accept_downloads=True)
-        opened.set_default_timeout(10_000)
-        errors: list[str] = []
-        opened.on("pageerror", lambda error: errors.append(str(error)))
-        yield opened
-        browser.close()
-    assert errors == []
-
-
 def test_the_example_is_started_watched_and_downloaded(
     server_venv: Path, page: Page, output_dir: Path
 ) -> None:
+    page.set_default_timeout(10_000)
     items = ["a", "bb", "ccc"]
     with SlowApi(delay=1.0) as api, serve(server_venv, output_dir) as server:
         page.goto(server.url)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.corpus import PAGES
 from tests.site import Site
 from tests.test_scrape import run, scrape_settings
+from tests.test_scrape_read import site_fixture  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -90,12 +90,6 @@ def agrees(field: str, our: Any, theirs: Any) -> bool:
     if field == "words":
         return bool(abs(our - theirs) <= 0.1 * max(theirs, 1))
     return bool(our == theirs)
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    with Site() as running:
-        yield running
 
 
 def test_we_read_the_corpus_as_chromium_does(site: Site, output_dir: Path) -> None:

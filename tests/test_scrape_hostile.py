@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -22,24 +21,16 @@ from tests.contexts import context
 from tests.site import Site
 from tests.test_scrape import scrape_settings
 from tests.test_scrape_dial import Recorder, StubDNS, scrape
-from tests.test_scrape_read import read, typed
+from tests.test_scrape_read import (
+    job_fixture,  # noqa: F401  (a fixture)
+    read,
+    site_fixture,  # noqa: F401  (a fixture)
+    typed,
+)
 
 pytestmark = pytest.mark.anyio
 
 PUBLIC = "93.184.216.34"
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    with Site() as running:
-        yield running
-
-
-@pytest.fixture
-async def job() -> AsyncIterator[ScrapeJob]:
-    kind = ScrapeJob(scrape_settings(scrape_min_delay=0))
-    yield kind
-    await kind.aclose()
 
 
 @pytest.mark.parametrize(

@@ -18,14 +18,15 @@ from tests.test_scrape import run, scrape_settings
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
+@pytest.fixture(scope="module", name="site")
+def site_fixture() -> Iterator[Site]:
+    """One test site for a module of tests that only read pages (none counts requests)."""
     with Site() as running:
         yield running
 
 
-@pytest.fixture
-async def job() -> AsyncIterator[ScrapeJob]:
+@pytest.fixture(name="job")
+async def job_fixture() -> AsyncIterator[ScrapeJob]:
     kind = ScrapeJob(scrape_settings(scrape_min_delay=0))
     yield kind
     await kind.aclose()

@@ -135,3 +135,16 @@ async def test_past_the_stream_cap_a_stream_is_refused_before_it_starts() -> Non
     assert (b"retry-after", b"5") in second.sent[0]["headers"]
     first.hang_up()
     await asyncio.wait_for(task, 1)
+
+
+async def test_a_head_gets_the_stream_headers_and_no_stream() -> None:
+    """A HEAD that streamed would never end; sse-starlette answered it with headers only."""
+    app = app_with()
+    talk = Conversation("/api/sleep/events", "steps=1&wait=30")
+    talk.scope["method"] = "HEAD"
+    await asyncio.wait_for(app(talk.scope, talk.receive, talk.send), 2)
+    start = talk.sent[0]
+    assert start["status"] == 200
+    assert (b"content-type", b"text/event-stream; charset=utf-8") in start["headers"]
+    assert talk.body == b""
+    assert app.state.stepstream.slots.open == 0 and not app.state.stepstream.runs.running
