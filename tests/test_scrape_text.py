@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icu4py.breakers import WordBreaker
 
-from app.scrape.text import collapse, count_chars, count_words, is_word_char
+from app.scrape.text import collapse, count_text, is_word_char
 
 ALPHABET = (
     string.ascii_letters[:5]
@@ -26,17 +26,23 @@ def icu_words(text: str) -> int:
 @settings(max_examples=3000, deadline=None)
 @given(st.text(alphabet=ALPHABET, max_size=30))
 def test_the_word_count_is_icus(text: str) -> None:
-    """count_words skips the segmenter for plain ASCII tokens: the count stays ICU's."""
-    assert count_words(text) == icu_words(text)
+    """count_text skips the segmenter for plain ASCII tokens and counts each
+    distinct token once: the count stays ICU's."""
+    assert count_text(text)[0] == icu_words(text)
+
+
+def test_repeated_tokens_count_every_time() -> None:
+    text = "the fox, the (fox) 日本語 日本語 ... e.g. e.g."
+    assert count_text(text) == (icu_words(text), len(text.replace(" ", ""))) == (8, 32)
 
 
 def test_japanese_is_segmented_into_words() -> None:
     text = "吾輩は猫である。名前はまだ無い。"
-    assert count_words(text) == icu_words(text) >= 8
+    assert count_text(text)[0] == icu_words(text) >= 8
 
 
 def test_symbols_are_not_words() -> None:
-    assert count_words("① ㈱ — ... 3.14 e.g. don't") == 3
+    assert count_text("① ㈱ — ... 3.14 e.g. don't")[0] == 3
 
 
 def test_collapse_keeps_no_break_spaces() -> None:
@@ -44,4 +50,4 @@ def test_collapse_keeps_no_break_spaces() -> None:
 
 
 def test_chars_are_everything_but_white_space() -> None:
-    assert count_chars("a b\xa0c\u3000日本\n") == 5
+    assert count_text("a b\xa0c\u3000日本\n")[1] == 5

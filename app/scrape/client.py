@@ -64,13 +64,11 @@ class GuardedClient:
         self._transport = transport or httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_keepalive_connections=0)
         )
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-            follow_redirects=False,
-            trust_env=False,
-            timeout=None,
-        )
+        self._headers = {
+            "Accept": "*/*",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": user_agent,
+        }
 
     async def checked_address(self, url: httpx.URL) -> IPAddress:
         """The address to connect to for ``url``, after checking all it resolves to."""
@@ -103,15 +101,16 @@ class GuardedClient:
         extensions = {}
         if url.scheme == "https" and literal_address(url.host) is None:
             extensions["sni_hostname"] = url.raw_host.decode("ascii")
-        request = self._client.build_request(
+        # A request sent on the transport, not through a client: httpx's client
+        # parses a redirect's Location by its own rules and raises on some a
+        # browser follows.
+        request = httpx.Request(
             "GET",
             url.copy_with(host=str(address)),
-            headers={"Host": url.netloc.decode("ascii")},
+            headers={"Host": url.netloc.decode("ascii"), **self._headers},
             extensions=extensions,
         )
         started = time.perf_counter()
-        # The transport, not the client: httpx's client parses a redirect's
-        # Location by its own rules and raises on some a browser follows.
         response = await self._transport.handle_async_request(request)
         data, truncated = b"", False
         try:
@@ -129,4 +128,4 @@ class GuardedClient:
         return Reply(url, response.status_code, response.headers, data, truncated, elapsed)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()

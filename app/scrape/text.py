@@ -16,7 +16,9 @@ decimal digit, so Japanese, which has no spaces, gets its real word count.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
+from collections import Counter
 
 from icu4py.breakers import WordBreaker
 from resiliparse.extract.html2text import extract_plain_text
@@ -25,6 +27,8 @@ from resiliparse.parse.html import HTMLTree
 UNRENDERED = ["[hidden]", "title", "svg desc", "template", "noscript", "head"]
 _ASCII_SPACE = re.compile(r"[\t\n\f\r ]+")
 _ALNUM = re.compile(r"[^\W_]")
+# ``_`` joins letters into one word (ICU's ExtendNumLet), so it is not an edge.
+_EDGE_PUNCTUATION = string.punctuation.replace("_", "")
 
 
 def visible_text(tree: HTMLTree) -> str:
@@ -52,22 +56,33 @@ def is_word_char(char: str) -> bool:
     return category[0] == "L" or category == "Nd"
 
 
-def count_words(text: str) -> int:
-    """Words by ICU's rules: segments that hold a letter or a decimal digit.
+def count_text(text: str) -> tuple[int, int]:
+    """Words by ICU's rules (segments that hold a letter or a decimal digit),
+    and visible characters (everything but white space).
 
-    White space always ends a word and a token of ASCII letters and digits is
-    always one, so only the other tokens go through the segmenter (a third
-    faster on English text; tests/test_scrape_text.py checks the count is ICU's)."""
-    tokens = text.split()
-    plain = [token for token in tokens if token.isascii() and token.isalnum()]
-    others = " ".join([token for token in tokens if not (token.isascii() and token.isalnum())])
-    return len(plain) + sum(
+    White space always ends a word, so each distinct token is counted once,
+    however often the page repeats it. An ASCII token of letters and digits
+    with punctuation only at its ends (``fox,`` or ``(see``) is always one
+    word, and one of punctuation alone is none: only the others go through the
+    segmenter (four times faster on English text; tests/test_scrape_text.py
+    checks the count is ICU's)."""
+    words = chars = 0
+    for token, times in Counter(text.split()).items():
+        chars += len(token) * times
+        if token.isascii():
+            core = token.strip(_EDGE_PUNCTUATION)
+            if core.isalnum():
+                words += times
+                continue
+            if not core:
+                continue
+        words += times * _segmented_words(token)
+    return words, chars
+
+
+def _segmented_words(token: str) -> int:
+    return sum(
         1
-        for segment in WordBreaker(others, "ja")
+        for segment in WordBreaker(token, "ja")
         if _ALNUM.search(segment) and (segment.isascii() or any(map(is_word_char, segment)))
     )
-
-
-def count_chars(text: str) -> int:
-    """Visible characters: everything but white space."""
-    return len("".join(text.split()))
