@@ -86,17 +86,18 @@ async def measure(plan: Plan) -> list[Row]:
                 "-",
             ),
         ]
-    scrape, parse_only = await scrape_cpu.cpu_per_page(plan.scrape_pages, plan.rounds)
-    rows.append(
-        (
-            f"scrape: CPU ms per page, {plan.scrape_pages} pages of 150 links "
-            "(vs httpx + resiliparse alone)",
-            ms(scrape),
-            ms(parse_only),
-            ratio(scrape, parse_only),
-            verdict(scrape <= 1.5 * parse_only, "≤ 1.5", f"by {scrape / parse_only - 1.5:.2f}"),
+    for server, label in (("HTTP/1.1", "kept alive"), ("HTTP/1.0", "one a page")):
+        scrape, parse_only = await scrape_cpu.cpu_per_page(plan.scrape_pages, plan.rounds, server)
+        rows.append(
+            (
+                f"scrape: CPU ms per page, {plan.scrape_pages} pages of 150 links, "
+                f"connections {label} (vs httpx + resiliparse alone)",
+                ms(scrape),
+                ms(parse_only),
+                ratio(scrape, parse_only),
+                verdict(scrape <= 1.5 * parse_only, "≤ 1.5", f"by {scrape / parse_only - 1.5:.2f}"),
+            )
         )
-    )
     sleep_bytes = max(sleep_cursor_bytes(), stream.longest_id)
     rows += [
         (

@@ -1,12 +1,14 @@
 """Server CPU per scraped page: our scrape step against httpx plus the parser alone.
 
 A corpus of pages with many links (as documentation sites have) is written to
-a temporary folder and served by ``python -m http.server`` on loopback, in its
-own process, so its CPU is not counted. In this process, side by side in each
-round: (a) the baseline, httpx fetching each page and resiliparse (our
-parser) parsing it, and (b) ``ScrapeJob.step`` on each page, everything a
-step does (guard, pacing, decoding, text, words, links). The figure is
-process CPU seconds per page; ``python -m bench.scrape_cpu [pages]`` runs it alone.
+a temporary folder and served on loopback by ``bench.static_server``, in its
+own process, so its CPU is not counted: keeping connections alive (HTTP/1.1,
+as real servers do) or closing each after its page (HTTP/1.0). In this
+process, side by side in each round: (a) the baseline, an httpx client
+fetching each page and resiliparse (our parser) parsing it, and (b)
+``ScrapeJob.step`` on each page, everything a step does (guard, pacing,
+decoding, text, words, links). The figure is process CPU seconds per page;
+``python -m bench.scrape_cpu [pages]`` runs it alone, for both servers.
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ async def _ours(job: ScrapeJob, urls: list[str]) -> float:
     return time.process_time() - started
 
 
-async def cpu_per_page(pages: int, rounds: int) -> tuple[float, float]:
-    """Median CPU seconds per page: (our step, httpx + resiliparse)."""
+async def cpu_per_page(pages: int, rounds: int, protocol: str = "HTTP/1.1") -> tuple[float, float]:
+    """Median CPU seconds per page: (our step, httpx + resiliparse), from a server
+    speaking ``protocol`` (HTTP/1.1 keeps connections alive, HTTP/1.0 closes them)."""
     settings = Settings.model_validate(
         {
             "secret_key": ["bench"],
@@ -91,8 +94,8 @@ async def cpu_per_page(pages: int, rounds: int) -> tuple[float, float]:
         names = _write_corpus(Path(folder), pages)
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-            cwd=folder,
+            [sys.executable, "-m", "bench.static_server", str(port), folder, protocol],
+            cwd=Path(__file__).parent.parent,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -124,8 +127,9 @@ async def _wait_for(url: str) -> None:
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    ours, base = asyncio.run(cpu_per_page(count, 3))
-    print(
-        f"ours {ours * 1000:.2f} ms/page, httpx + resiliparse {base * 1000:.2f} ms/page, "
-        f"ratio {ours / base:.2f}"
-    )
+    for server in ("HTTP/1.1", "HTTP/1.0"):
+        ours, base = asyncio.run(cpu_per_page(count, 3, server))
+        print(
+            f"{server} server: ours {ours * 1000:.2f} ms/page, "
+            f"httpx + resiliparse {base * 1000:.2f} ms/page, ratio {ours / base:.2f}"
+        )

@@ -33,6 +33,7 @@ class Hit:
     at: float
     path: str
     headers: dict[str, str]
+    peer: int  # the scraper's port: which connection the request came on
 
 
 def page_html(n: int) -> bytes:
@@ -110,7 +111,8 @@ class Site:
 
     def _record(self, handler: BaseHTTPRequestHandler) -> None:
         with self._lock:
-            self.hits.append(Hit(time.time(), handler.path, dict(handler.headers.items())))
+            hit = Hit(time.time(), handler.path, dict(handler.headers), handler.client_address[1])
+            self.hits.append(hit)
 
     def _count(self, key: str) -> int:
         with self._lock:

@@ -209,6 +209,17 @@ async def test_redirect_chain_is_followed_and_paced(job: ScrapeJob, site: Site) 
     assert_gaps_at_least(site, DELAY)
 
 
+async def test_a_site_is_served_on_one_kept_alive_connection(job: ScrapeJob, site: Site) -> None:
+    """robots.txt, pages, a redirect chain and a 404 share one connection; a body
+    left unread past its cap closes its connection, and the next page opens one."""
+    pages = ["/page/1", "/redirect/2", "/status/404", "/page/2", "/huge", "/page/3"]
+    steps = await run(job, [f"{site.url}{page}" for page in pages])
+    assert [step.ok for step in steps] == [True, True, False, True, False, True]
+    peers = [hit.peer for hit in site.hits]
+    assert peers[:-1] == [peers[0]] * (len(peers) - 1)
+    assert peers[-1] != peers[0]
+
+
 async def test_too_many_redirects(job: ScrapeJob, site: Site) -> None:
     [step] = await run(job, [f"{site.url}/redirect/9"])
     assert step.result["error"] == "too_many_redirects"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import httpcore
 import httpx
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
@@ -149,13 +150,13 @@ class ScrapeJob(JobKind[ScrapeParams]):
     def __init__(
         self,
         settings: Settings,
-        transport: httpx.AsyncBaseTransport | None = None,
+        network: httpcore.AsyncNetworkBackend | None = None,
         resolver: Resolver = resolve,
     ) -> None:
         self._settings = settings
         user_agent = settings.scrape_user_agent.format(contact=settings.scrape_contact_url)
         self._client = GuardedClient(
-            user_agent, settings.scrape_allow_nets, transport=transport, resolver=resolver
+            user_agent, settings.scrape_allow_nets, network=network, resolver=resolver
         )
         self._robots = RobotsCache(ROBOTS_CACHE_LIMIT)
         self._slots = HostSlots()

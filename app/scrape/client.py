@@ -1,10 +1,13 @@
-"""One guarded HTTP request: resolve, check every address, connect to the one checked.
+"""One guarded HTTP request: resolve, check every address, dial only the one checked.
 
-The URL is rewritten to the checked address (the ``Host`` header and TLS SNI
-keep the name), so there is no window for DNS rebinding between the check and
-the connection. Redirects are not followed here: fetch.py checks every hop.
-Connections are not kept alive, so a pooled connection can never carry a
-request for another name than the one its TLS session was made for.
+Each request's host name is resolved and every address it has is checked;
+the connection pool then keeps the name (the ``Host`` header, TLS SNI and the
+certificate check all use it), and its network backend dials the address
+checked for this very request, never a name resolved again, so DNS rebinding
+has no window. Connections are pooled by name, scheme and port: a kept-alive
+connection only ever carries requests for the name it was opened and verified
+for, to an address that was checked when it was dialled. Redirects are not
+followed here: fetch.py checks every hop.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
+import httpcore
 import httpx
 
 from app.scrape.decode import ACCEPT_ENCODING, BoundedBody
@@ -22,6 +27,25 @@ from app.scrape.errors import ScrapeError
 from app.scrape.guard import IPAddress, IPNetwork, is_localhost_name, literal_address, refusal
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+# Idle connections kept per process, and for how long (httpx's defaults, within
+# most servers' own idle limits): at a polite delay of a second or two a site
+# sees one connection, not one a page, and an https page costs no handshake.
+KEEPALIVE_CONNECTIONS = 20
+KEEPALIVE_SECONDS = 5.0
+# Requests in flight at once, over all jobs (httpx's default); more wait their turn.
+MAX_CONNECTIONS = 100
+# The most of an unwanted body (a redirect's, a 404's) read to keep its connection.
+DRAIN_BYTES = 64 * 1024
+_TRANSPORT_ERRORS = (
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.TimeoutException,
+    httpcore.UnsupportedProtocol,
+)
+
+# The (name, address) the guard checked for the request the current task sends.
+_checked: ContextVar[tuple[str, IPAddress] | None] = ContextVar("checked", default=None)
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
@@ -37,6 +61,40 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         if address is not None and address not in addresses:
             addresses.append(address)
     return addresses
+
+
+class CheckedDialer(httpcore.AsyncNetworkBackend):
+    """A network backend that dials only the address checked for the request
+    being sent, and only for the name it was checked for."""
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
+        self._backend = backend
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        checked = _checked.get()
+        if checked is None or checked[0] != host:
+            raise httpcore.ConnectError(f"{host} was not checked for this request")
+        return await self._backend.connect_tcp(
+            str(checked[1]), port, timeout, local_address, socket_options
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("the scraper dials no Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +114,23 @@ class GuardedClient:
         self,
         user_agent: str,
         allow_nets: Sequence[IPNetwork],
-        transport: httpx.AsyncBaseTransport | None = None,
+        network: httpcore.AsyncNetworkBackend | None = None,
         resolver: Resolver = resolve,
     ) -> None:
         self._allow_nets = tuple(allow_nets)
         self._resolver = resolver
-        self._transport = transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_keepalive_connections=0)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=MAX_CONNECTIONS,
+            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=KEEPALIVE_SECONDS,
+            network_backend=CheckedDialer(network or httpcore.AnyIOBackend()),
         )
-        self._headers = {
-            "Accept": "*/*",
-            "Accept-Encoding": ACCEPT_ENCODING,
-            "User-Agent": user_agent,
-        }
+        self._headers = [
+            (b"Accept", b"*/*"),
+            (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
+            (b"User-Agent", user_agent.encode("ascii")),
+        ]
 
     async def checked_address(self, url: httpx.URL) -> IPAddress:
         """The address to connect to for ``url``, after checking all it resolves to."""
@@ -93,39 +155,53 @@ class GuardedClient:
                 return await self._get(url, body_limit)
         except TimeoutError as exc:
             raise ScrapeError("timeout", f"no complete answer within {timeout:g} s") from exc
-        except httpx.TransportError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise ScrapeError("connect_error", f"{type(exc).__name__}: {exc}") from exc
 
     async def _get(self, url: httpx.URL, body_limit: int | None) -> Reply:
         address = await self.checked_address(url)
-        extensions = {}
-        if url.scheme == "https" and literal_address(url.host) is None:
-            extensions["sni_hostname"] = url.raw_host.decode("ascii")
-        # A request sent on the transport, not through a client: httpx's client
-        # parses a redirect's Location by its own rules and raises on some a
-        # browser follows.
-        request = httpx.Request(
-            "GET",
-            url.copy_with(host=str(address)),
-            headers={"Host": url.netloc.decode("ascii"), **self._headers},
-            extensions=extensions,
+        # A request straight to the pool: httpx's client parses a redirect's
+        # Location by its own rules and raises on some a browser follows.
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=[(b"Host", url.netloc), *self._headers],
         )
         started = time.perf_counter()
-        response = await self._transport.handle_async_request(request)
+        token = _checked.set((url.raw_host.decode("ascii"), address))
+        try:
+            response = await self._pool.handle_async_request(request)
+        finally:
+            _checked.reset(token)
+        headers = httpx.Headers(response.headers)
         data, truncated = b"", False
         try:
-            if body_limit is not None and response.is_success:
-                body = BoundedBody(response.headers.get("content-encoding", ""), body_limit)
-                async for chunk in response.aiter_raw():
+            if body_limit is not None and 200 <= response.status < 300:
+                body = BoundedBody(headers.get("content-encoding", ""), body_limit)
+                async for chunk in response.aiter_stream():
                     if not body.feed(chunk):
                         break
                 else:
                     body.finish()
                 data, truncated = body.data, body.truncated
+            else:
+                await _drain(response)
         finally:
             await response.aclose()
         elapsed = time.perf_counter() - started
-        return Reply(url, response.status_code, response.headers, data, truncated, elapsed)
+        return Reply(url, response.status, headers, data, truncated, elapsed)
 
     async def aclose(self) -> None:
-        await self._transport.aclose()
+        await self._pool.aclose()
+
+
+async def _drain(response: httpcore.Response) -> None:
+    """Read a short body nobody needs (a redirect's, a 404's) to its end, so its
+    connection can be kept alive; a longer one is left, and the connection closed."""
+    left = DRAIN_BYTES
+    async for chunk in response.aiter_stream():
+        left -= len(chunk)
+        if left < 0:
+            return
