@@ -8,11 +8,13 @@ process, side by side in each round: (a) the baseline, an httpx client
 fetching each page and resiliparse (our parser) parsing it, and (b)
 ``ScrapeJob.step`` on each page, everything a step does (guard, pacing,
 decoding, text, words, links). The figure is process CPU seconds per page;
-``python -m bench.scrape_cpu [pages]`` runs it alone, for both servers.
+``python -m bench.scrape_cpu [pages] [--corpus FOLDER]`` runs it alone, for
+both servers, on our pages or on real ones (a folder of HTML documentation).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import subprocess
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from resiliparse.parse.html import HTMLTree
@@ -58,6 +61,13 @@ def _write_corpus(folder: Path, pages: int) -> list[str]:
     return names
 
 
+def _real_pages(folder: Path, pages: int) -> list[str]:
+    found = sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*.html"))
+    if not found:
+        raise SystemExit(f"no .html files under {folder}")
+    return found[:pages]
+
+
 async def _baseline(urls: list[str]) -> float:
     async with httpx.AsyncClient() as client:
         started = time.process_time()
@@ -79,19 +89,25 @@ async def _ours(job: ScrapeJob, urls: list[str]) -> float:
     return time.process_time() - started
 
 
-async def cpu_per_page(pages: int, rounds: int, protocol: str = "HTTP/1.1") -> tuple[float, float]:
+async def cpu_per_page(
+    pages: int, rounds: int, protocol: str = "HTTP/1.1", corpus: Path | None = None
+) -> tuple[float, float]:
     """Median CPU seconds per page: (our step, httpx + resiliparse), from a server
-    speaking ``protocol`` (HTTP/1.1 keeps connections alive, HTTP/1.0 closes them)."""
+    speaking ``protocol`` (HTTP/1.1 keeps connections alive, HTTP/1.0 closes them),
+    on our own pages or on the first ``pages`` HTML files under ``corpus``."""
     settings = Settings.model_validate(
         {
             "secret_key": ["bench"],
             "scrape_allow_nets": ["127.0.0.1/32"],
             "scrape_min_delay": 0,
             "scrape_max_urls": pages,
+            "scrape_max_bytes": 50_000_000,
         }
     )
-    with tempfile.TemporaryDirectory() as folder:
-        names = _write_corpus(Path(folder), pages)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = str(corpus.resolve() if corpus else scratch)
+        names = _real_pages(corpus, pages) if corpus else _write_corpus(Path(scratch), pages)
+        pages = len(names)
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "bench.static_server", str(port), folder, protocol],
@@ -101,7 +117,7 @@ async def cpu_per_page(pages: int, rounds: int, protocol: str = "HTTP/1.1") -> t
         )
         job = ScrapeJob(settings)
         try:
-            urls = [f"http://127.0.0.1:{port}/{name}" for name in names]
+            urls = [f"http://127.0.0.1:{port}/{quote(name)}" for name in names]
             await _wait_for(urls[0])
             ours, base = [], []
             for _ in range(rounds):
@@ -126,9 +142,12 @@ async def _wait_for(url: str) -> None:
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pages", type=int, nargs="?", default=200)
+    parser.add_argument("--corpus", type=Path, help="a folder of real pages (its *.html files)")
+    options = parser.parse_args()
     for server in ("HTTP/1.1", "HTTP/1.0"):
-        ours, base = asyncio.run(cpu_per_page(count, 3, server))
+        ours, base = asyncio.run(cpu_per_page(options.pages, 3, server, options.corpus))
         print(
             f"{server} server: ours {ours * 1000:.2f} ms/page, "
             f"httpx + resiliparse {base * 1000:.2f} ms/page, ratio {ours / base:.2f}"

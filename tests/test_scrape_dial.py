@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,12 +93,7 @@ class Recorder(httpcore.AsyncNetworkBackend):
         self.redirect_to = redirect_to
 
     async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        self, host: str, port: int, *options: Any, **named_options: Any
     ) -> httpcore.AsyncNetworkStream:
         connection = Connection(self, host, port)
         self.connections.append(connection)

@@ -34,6 +34,9 @@ def test_the_word_count_is_icus(text: str) -> None:
 def test_repeated_tokens_count_every_time() -> None:
     text = "the fox, the (fox) 日本語 日本語 ... e.g. e.g."
     assert count_text(text) == (icu_words(text), len(text.replace(" ", ""))) == (8, 32)
+    # Tokens the segmenter reads together, a line each, each weighed by its repeats.
+    text = "std::io::Read 名前はまだ無い。 std::io::Read e.g. 吾輩は猫 std::io::Read"
+    assert count_text(text)[0] == icu_words(text) == 3 * 3 + 8
 
 
 def test_japanese_is_segmented_into_words() -> None:
