@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import ssl
 import threading
 import time
 import zlib
@@ -66,7 +67,9 @@ def _bomb() -> bytes:
 class Site:
     """``with Site(robots=...) as site:`` serves on ``site.url`` and records ``site.hits``."""
 
-    def __init__(self, robots: str = ROBOTS, robots_status: int = 200) -> None:
+    def __init__(
+        self, robots: str = ROBOTS, robots_status: int = 200, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.robots = robots
         self.robots_status = robots_status
         self.hits: list[Hit] = []
@@ -86,7 +89,7 @@ class Site:
                 site._record(self)
                 site._answer(self)
 
-        self._http = ThreadedHTTPServer(Handler)
+        self._http = ThreadedHTTPServer(Handler, tls)
         self.port = self._http.port
         self.url = self._http.url
 
