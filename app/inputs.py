@@ -4,6 +4,7 @@ one-liner query strings, and pydantic's errors as per-field detail."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError
@@ -25,15 +26,20 @@ class StepsRequest(BaseModel):
     budget: float | None = Field(None, gt=0, le=600)
 
 
+def field_error(loc: Sequence[str | int], kind: str, message: str) -> dict[str, Any]:
+    """One entry of an error's ``detail``: where, what, and why."""
+    return {
+        "field": ".".join(str(part) for part in loc),
+        "loc": list(loc),
+        "type": kind,
+        "message": message,
+    }
+
+
 def validation_detail(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """pydantic's errors as JSON: where, what, and why, per field."""
+    """pydantic's errors as JSON, per field."""
     return [
-        {
-            "field": ".".join(str(part) for part in (*prefix, *error["loc"])),
-            "loc": [*prefix, *error["loc"]],
-            "type": error["type"],
-            "message": error["msg"],
-        }
+        field_error((*prefix, *error["loc"]), error["type"], error["msg"])
         for error in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
 
@@ -87,12 +93,11 @@ def count_lists(kind: JobKind[Any], raw: dict[str, Any]) -> None:
                 raise InvalidParams(
                     "The job's params are invalid.",
                     detail=[
-                        {
-                            "field": f"params.{name}",
-                            "loc": ["params", name],
-                            "type": "too_long",
-                            "message": f"At most {limit} items, not {len(value)}.",
-                        }
+                        field_error(
+                            ("params", name),
+                            "too_long",
+                            f"At most {limit} items, not {len(value)}.",
+                        )
                     ],
                 )
 
@@ -118,14 +123,7 @@ def params_from_query(kind: JobKind[Any], request: Request) -> dict[str, Any]:
         elif len(values) > 1:
             raise InvalidParams(
                 f"{key!r} is given more than once.",
-                detail=[
-                    {
-                        "field": key,
-                        "loc": [key],
-                        "type": "repeated",
-                        "message": "Given more than once.",
-                    }
-                ],
+                detail=[field_error((key,), "repeated", "Given more than once.")],
             )
         else:
             raw[name] = values[0]

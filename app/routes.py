@@ -27,6 +27,7 @@ from app.inputs import (
     JobRequest,
     StepsRequest,
     count_lists,
+    field_error,
     params_from_query,
     read_json,
     validation_detail,
@@ -94,12 +95,11 @@ def build_job(state: AppState, kind: JobKind[Any], raw: dict[str, Any], job_id: 
             f"This job is too big to fit in a URL ({len(token)} bytes of token, at most "
             f"{limit}): split it into several smaller jobs.",
             detail=[
-                {
-                    "field": "params",
-                    "loc": ["params"],
-                    "type": "too_big",
-                    "message": f"The job's token would be {len(token)} bytes; at most {limit}.",
-                }
+                field_error(
+                    ("params",),
+                    "too_big",
+                    f"The job's token would be {len(token)} bytes; at most {limit}.",
+                )
             ],
         )
     return Job(spec, token, kind, params, kind.total(params))
